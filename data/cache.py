@@ -1,0 +1,239 @@
+"""Local cache of live refreshes: dated Parquet snapshots, written atomically.
+
+Layout under the cache folder (``$KOSMOS_CACHE_DIR``, else
+``$XDG_CACHE_HOME/kosmos``, else ``~/.cache/kosmos``)::
+
+    snapshots/20261124T101500123456Z/statements.parquet
+                                    /market.parquet
+                                    /outcomes.parquet   (ticker, status, message, name, fetched_at)
+                                    /fx.parquet
+    quarantine/                      corrupt snapshots set aside, never deleted
+
+Every refresh is one snapshot, so the history of refreshes is kept and later
+work can show how a company's scores moved. A snapshot is written into a
+``.tmp-*`` folder and renamed into place in one ``os.replace``: a crash
+mid-write leaves only an ignored temp folder and the previous data readable.
+
+Reading folds the snapshots newest first and takes, per ticker, the newest
+snapshot in which that ticker was fetched *successfully*: a failed or empty
+answer never replaces good data. A snapshot that cannot be read is moved to
+``quarantine/`` and the view is rebuilt from the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from data.live import GOOD_STATUSES, RefreshResult
+from data.schema import empty_market, empty_statements
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(hours=24)
+_FILES = ("statements", "market", "outcomes", "fx")
+
+
+def default_cache_dir() -> Path:
+    """``$KOSMOS_CACHE_DIR``, else the user's cache folder + ``kosmos``."""
+    env = os.environ.get("KOSMOS_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kosmos"
+
+
+@dataclass
+class CachedView:
+    """The freshest good cached data per ticker."""
+
+    statements: pd.DataFrame
+    market: pd.DataFrame
+    tickers: pd.DataFrame  # ticker, name, fetched_at, status, message
+    fx: pd.DataFrame  # currency, usd_per_unit, as_of, source
+    quarantined: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return self.tickers.empty
+
+
+def _empty_tickers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"ticker": pd.Series(dtype=str), "name": pd.Series(dtype=str),
+         "fetched_at": pd.Series(dtype="datetime64[ns, UTC]"), "status": pd.Series(dtype=str),
+         "message": pd.Series(dtype=str)}
+    )
+
+
+def _empty_fx() -> pd.DataFrame:
+    return pd.DataFrame({"currency": pd.Series(dtype=str), "usd_per_unit": pd.Series(dtype=float),
+                         "as_of": pd.Series(dtype=str), "source": pd.Series(dtype=str)})
+
+
+class Cache:
+    """Snapshot store for live refreshes."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.snapshots = self.root / "snapshots"
+        self.quarantine = self.root / "quarantine"
+
+    # ------------------------------------------------------------------ writing
+    def write(self, result: RefreshResult, fx_rates: dict[str, float] | None = None) -> Path | None:
+        """Store one refresh as a dated snapshot; returns its folder.
+
+        Nothing is written when no ticker was fetched successfully (an offline
+        or fully failed refresh leaves the cache exactly as it was).
+        """
+        if not result.good_tickers:
+            return None
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        stamp = result.fetched_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        final = self.snapshots / stamp
+        if final.exists():
+            stamp = f"{stamp}-{uuid.uuid4().hex[:6]}"
+            final = self.snapshots / stamp
+        tmp = self.snapshots / f".tmp-{stamp}-{uuid.uuid4().hex[:6]}"
+        tmp.mkdir()
+        outcomes = pd.DataFrame(
+            [{"ticker": o.ticker, "status": o.status, "message": o.message,
+              "name": result.names.get(o.ticker, ""), "fetched_at": result.fetched_at}
+             for o in result.outcomes.values()]
+        )
+        fx = pd.DataFrame(
+            [{"currency": c, "usd_per_unit": r, "as_of": result.fetched_at.strftime("%Y-%m-%d"),
+              "source": f"https://finance.yahoo.com/quote/{c}USD=X"} for c, r in (fx_rates or {}).items()],
+            columns=["currency", "usd_per_unit", "as_of", "source"],
+        )
+        frames = {"statements": result.statements, "market": result.market, "outcomes": outcomes, "fx": fx}
+        for name in _FILES:
+            path = tmp / f"{name}.parquet"
+            frames[name].to_parquet(path, index=False)
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, final)  # the atomic step
+        _fsync_dir(self.snapshots)
+        return final
+
+    # ------------------------------------------------------------------ reading
+    def snapshot_dirs(self) -> list[Path]:
+        """Complete snapshots, newest first (temp folders of crashed writes are ignored)."""
+        if not self.snapshots.is_dir():
+            return []
+        return sorted(
+            (p for p in self.snapshots.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+
+    def _read_snapshot(self, folder: Path) -> dict[str, pd.DataFrame]:
+        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in _FILES}
+
+    def _set_aside(self, folder: Path, reason: str) -> str:
+        self.quarantine.mkdir(parents=True, exist_ok=True)
+        target = self.quarantine / f"{folder.name}-{uuid.uuid4().hex[:6]}"
+        try:
+            shutil.move(str(folder), str(target))
+        except OSError as exc:  # pragma: no cover - read-only cache folder
+            log.warning("could not move corrupt snapshot %s: %s", folder, exc)
+        log.warning("corrupt cache snapshot %s set aside: %s", folder.name, reason)
+        return f"{folder.name}: {reason}"
+
+    def read(self) -> CachedView:
+        """Freshest good data per ticker over all snapshots; never raises on bad files."""
+        taken: set[str] = set()
+        st_parts, mk_parts, tk_rows, fx_parts = [], [], [], []
+        quarantined: list[str] = []
+        fx_seen: set[str] = set()
+        for folder in self.snapshot_dirs():
+            try:
+                snap = self._read_snapshot(folder)
+                outcomes = snap["outcomes"]
+                _check_columns(snap)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is corruption
+                quarantined.append(self._set_aside(folder, f"{type(exc).__name__}: {str(exc)[:80]}"))
+                continue
+            good = outcomes[outcomes["status"].isin(GOOD_STATUSES) & ~outcomes["ticker"].isin(taken)]
+            if not good.empty:
+                new = set(good["ticker"])
+                st = snap["statements"]
+                st_parts.append(st[st["ticker"].isin(new)])
+                mk = snap["market"]
+                mk_parts.append(mk[mk["ticker"].isin(new)])
+                tk_rows.append(good[["ticker", "name", "fetched_at", "status", "message"]])
+                taken |= new
+            fx = snap["fx"]
+            fx = fx[~fx["currency"].isin(fx_seen)]
+            if not fx.empty:
+                fx_parts.append(fx)
+                fx_seen |= set(fx["currency"])
+        statements = pd.concat(st_parts, ignore_index=True) if st_parts else empty_statements()
+        market = pd.concat(mk_parts, ignore_index=True) if mk_parts else empty_market()
+        tickers = pd.concat(tk_rows, ignore_index=True) if tk_rows else _empty_tickers()
+        if not tickers.empty:
+            tickers["fetched_at"] = pd.to_datetime(tickers["fetched_at"], utc=True)
+        fx_all = pd.concat(fx_parts, ignore_index=True) if fx_parts else _empty_fx()
+        return CachedView(statements, market, tickers, fx_all, quarantined)
+
+    def history(self) -> pd.DataFrame:
+        """One row per snapshot and ticker: when it was refreshed and how it went."""
+        rows = []
+        for folder in self.snapshot_dirs():
+            try:
+                out = pd.read_parquet(folder / "outcomes.parquet")
+            except Exception:  # noqa: BLE001
+                continue
+            out = out.assign(snapshot=folder.name)
+            rows.append(out)
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+            columns=["ticker", "status", "message", "name", "fetched_at", "snapshot"])
+
+    def cleanup_temp(self) -> int:
+        """Remove temp folders left by crashed writes; returns how many."""
+        n = 0
+        if self.snapshots.is_dir():
+            for p in self.snapshots.iterdir():
+                if p.name.startswith(".tmp-"):
+                    shutil.rmtree(p, ignore_errors=True)
+                    n += 1
+        return n
+
+
+def _check_columns(snap: dict[str, pd.DataFrame]) -> None:
+    need = {
+        "statements": set(empty_statements().columns),
+        "market": set(empty_market().columns),
+        "outcomes": {"ticker", "status", "message", "name", "fetched_at"},
+        "fx": {"currency", "usd_per_unit", "as_of", "source"},
+    }
+    for name, cols in need.items():
+        missing = cols - set(snap[name].columns)
+        if missing:
+            raise ValueError(f"{name}.parquet lacks columns {sorted(missing)}")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def is_stale(fetched_at: datetime | pd.Timestamp, now: datetime | None = None) -> bool:
+    """True when data fetched at ``fetched_at`` is older than 24 hours."""
+    now = now or datetime.now(timezone.utc)
+    return (pd.Timestamp(now) - pd.Timestamp(fetched_at)) > pd.Timedelta(STALE_AFTER)

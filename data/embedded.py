@@ -1,0 +1,68 @@
+"""Load and validate the embedded data set shipped under ``data/``.
+
+The embedded set is the offline default: reported annual figures with a
+source URL per value, compiled from filings (see ``data/build_embedded.py``).
+Nothing here fills, estimates or derives a value.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from data.schema import (
+    FX_SCHEMA,
+    MARKET_SCHEMA,
+    STATEMENTS_SCHEMA,
+    UNIVERSE_SCHEMA,
+    DataValidationError,
+    ValidationIssue,
+    validate,
+)
+
+DATA_DIR = Path(__file__).resolve().parent
+EMBEDDED_SOURCE_LABEL = "Embedded data set"
+
+
+def read_csv_checked(path: Path, **kwargs) -> pd.DataFrame:
+    """Read a CSV as strings; unreadable or malformed files raise a located error."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], **kwargs)
+    except FileNotFoundError:
+        raise DataValidationError([ValidationIssue(path.name, None, None, "file not found")]) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataValidationError(
+            [ValidationIssue(path.name, None, None, f"cannot parse CSV: {exc}")]
+        ) from None
+
+
+def load_statements(path: Path | None = None) -> pd.DataFrame:
+    """The embedded statements table (canonical schema), validated."""
+    path = path or DATA_DIR / "fundamentals.csv"
+    return validate(read_csv_checked(path), STATEMENTS_SCHEMA, path.name)
+
+
+def load_market(path: Path | None = None) -> pd.DataFrame:
+    """The embedded market table (market caps carry their own dates), validated."""
+    path = path or DATA_DIR / "market.csv"
+    return validate(read_csv_checked(path), MARKET_SCHEMA, path.name)
+
+
+def load_universe(path: Path | None = None) -> pd.DataFrame:
+    """The company universe: ticker, name, segment, subsegment, country, price currency."""
+    path = path or DATA_DIR / "universe.csv"
+    return validate(read_csv_checked(path), UNIVERSE_SCHEMA, path.name)
+
+
+def load_fx(path: Path | None = None) -> pd.DataFrame:
+    """The embedded FX table (USD per unit of currency, dated)."""
+    path = path or DATA_DIR / "fx.csv"
+    return validate(read_csv_checked(path), FX_SCHEMA, path.name)
+
+
+@lru_cache(maxsize=1)
+def embedded_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(statements, market, universe, fx) from the shipped files, loaded once per process."""
+    return load_statements(), load_market(), load_universe(), load_fx()

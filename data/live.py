@@ -1,0 +1,480 @@
+"""Live source: Yahoo Finance through the real ``yfinance`` library.
+
+For each ticker we read ``info`` and the annual income statement, balance sheet
+and cash flow, and map them to the canonical tables of :mod:`data.schema`.
+
+yfinance hides its exceptions by default and answers an error with an empty
+frame, so an empty answer can mean delisted, rate-limited or offline. This
+module records the real reason per ticker (:class:`TickerOutcome`) and keeps
+partial results: one bad ticker never fails the batch.
+
+Robustness rules (see issue "Real data"):
+
+* at most 4 concurrent workers and a deadline per ticker;
+* every HTTP call's timeout is clamped (yfinance hard-codes 30 s);
+* ``YFRateLimitError`` is retried with exponential back-off;
+* after ``max_network_errors`` network failures in a row the batch stops and
+  reports one clear "offline" state instead of waiting on every ticker.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import pandas as pd
+
+from data.schema import KNOWN_FIELDS, empty_market, empty_statements
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 4
+HTTP_TIMEOUT_S = 8.0
+
+#: label with spaces removed -> canonical label; accepts pretty and raw keys.
+_FIELD_BY_KEY: dict[str, str] = {f.replace(" ", "").lower(): f for f in KNOWN_FIELDS}
+
+STATUS_OK = "ok"
+STATUS_PARTIAL = "partial"
+STATUS_UNKNOWN = "unknown symbol"
+STATUS_RATE_LIMITED = "rate limited"
+STATUS_NETWORK = "network error"
+STATUS_TIMEOUT = "timeout"
+STATUS_OFFLINE = "offline"
+STATUS_ERROR = "error"
+GOOD_STATUSES = (STATUS_OK, STATUS_PARTIAL)
+
+
+class TickerLike(Protocol):
+    """What we use of ``yfinance.Ticker``; tests inject fakes with the same shape."""
+
+    @property
+    def info(self) -> dict[str, Any]: ...
+    @property
+    def income_stmt(self) -> pd.DataFrame: ...
+    @property
+    def balance_sheet(self) -> pd.DataFrame: ...
+    @property
+    def cashflow(self) -> pd.DataFrame: ...
+
+
+TickerFactory = Callable[[str], TickerLike]
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class TickerOutcome:
+    """How fetching one ticker ended, in words an investor can read."""
+
+    ticker: str
+    status: str
+    message: str
+    attempts: int = 1
+    rows: int = 0
+
+    @property
+    def good(self) -> bool:
+        return self.status in GOOD_STATUSES
+
+
+@dataclass
+class RefreshResult:
+    """Everything one live refresh produced, good and bad."""
+
+    statements: pd.DataFrame
+    market: pd.DataFrame
+    names: dict[str, str]
+    outcomes: dict[str, TickerOutcome]
+    fetched_at: datetime
+    offline: bool = False
+
+    @property
+    def good_tickers(self) -> list[str]:
+        return [t for t, o in self.outcomes.items() if o.good]
+
+    def summary(self) -> str:
+        n_ok = len(self.good_tickers)
+        if self.offline and n_ok == 0:
+            return "Offline: Yahoo Finance cannot be reached; nothing was changed."
+        bad = {t: o for t, o in self.outcomes.items() if not o.good}
+        text = f"Fetched {n_ok} of {len(self.outcomes)} tickers from Yahoo Finance."
+        if bad:
+            text += " Failed: " + "; ".join(f"{t} ({o.status}: {o.message})" for t, o in bad.items())
+        return text
+
+
+# --------------------------------------------------------------------------- mapping
+
+def fiscal_year_of(period_end: pd.Timestamp) -> int:
+    """Fiscal year label of a period end.
+
+    The calendar year of the period end, except that a 52/53-week year ending in
+    the first week of January belongs to the previous year (a year "ending"
+    2023-01-01 is fiscal 2022). Dell's year ending 2025-01-31 is FY2025, as Dell
+    and the reference set label it.
+    """
+    ts = pd.Timestamp(period_end)
+    if ts.month == 1 and ts.day <= 7:
+        return ts.year - 1
+    return ts.year
+
+
+def canonical_field(label: Any) -> str | None:
+    """Map a yfinance row label (pretty "Total Revenue" or raw "TotalRevenue") to ours."""
+    if not isinstance(label, str):
+        return None
+    return _FIELD_BY_KEY.get(label.replace(" ", "").lower())
+
+
+def map_statement_frame(
+    frame: pd.DataFrame | None, ticker: str, currency: str, source: str
+) -> pd.DataFrame:
+    """Turn one yfinance statement frame into canonical tidy rows.
+
+    ``frame`` has labels as rows and period-end timestamps as columns; rows and
+    cells may be missing or NaN. Unknown labels are ignored, NaN cells dropped
+    (missing stays missing), non-date columns skipped. Nothing is filled.
+    """
+    if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
+        return empty_statements()
+    rows = []
+    for label, series in frame.iterrows():
+        fld = canonical_field(label)
+        if fld is None:
+            continue
+        for col, raw in series.items():
+            try:
+                period_end = pd.Timestamp(col)
+            except (ValueError, TypeError):
+                continue
+            if pd.isna(period_end):
+                continue
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                continue
+            if not math.isfinite(value):
+                continue
+            rows.append(
+                (ticker, fiscal_year_of(period_end), period_end.strftime("%Y-%m-%d"),
+                 currency, fld, value, source)
+            )
+    if not rows:
+        return empty_statements()
+    out = pd.DataFrame(rows, columns=list(empty_statements().columns))
+    # Two labels can map to one field only if Yahoo sends both spellings: keep the first.
+    return out.drop_duplicates(["ticker", "fiscal_year", "field"]).reset_index(drop=True)
+
+
+def map_info(info: dict[str, Any] | None, ticker: str, fetched_on: str) -> tuple[pd.DataFrame, str | None, str | None]:
+    """Market row, statement currency and company name from ``Ticker.info``.
+
+    Yahoo drops keys whose value is null, so every key is optional. The
+    statement currency is ``financialCurrency`` (price ``currency`` only as a
+    fallback); market cap stays in the price currency.
+    """
+    info = info or {}
+    price_currency = info.get("currency")
+    fin_currency = info.get("financialCurrency") or price_currency
+    name = info.get("longName") or info.get("shortName")
+    cap = info.get("marketCap")
+    shares = info.get("sharesOutstanding")
+    market = empty_market()
+    if isinstance(price_currency, str) and len(price_currency) == 3 and (cap or shares):
+        market = pd.DataFrame(
+            [{
+                "ticker": ticker,
+                "price_currency": price_currency.upper(),
+                "market_cap": float(cap) if _positive(cap) else float("nan"),
+                "shares_outstanding": float(shares) if _positive(shares) else float("nan"),
+                "as_of": fetched_on,
+                "source": f"https://finance.yahoo.com/quote/{ticker}",
+            }]
+        )
+    currency = fin_currency.upper() if isinstance(fin_currency, str) and len(fin_currency) == 3 else None
+    return market, currency, name
+
+
+def _positive(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x)) and float(x) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- errors
+
+def classify_error(exc: BaseException) -> str:
+    """Map an exception from yfinance or its HTTP stack to an outcome status."""
+    name = type(exc).__name__
+    text = str(exc)
+    if name == "YFRateLimitError" or "Too Many Requests" in text or "429" in text:
+        return STATUS_RATE_LIMITED
+    if name in ("YFTickerMissingError", "YFTzMissingError", "YFPricesMissingError") or "delisted" in text:
+        return STATUS_UNKNOWN
+    if isinstance(exc, TimeoutError) or name in ("Timeout", "ReadTimeout", "ConnectTimeout"):
+        return STATUS_TIMEOUT
+    network_names = ("DNSError", "ConnectionError", "ProxyError", "SSLError", "CurlError", "RequestException")
+    if isinstance(exc, (ConnectionError, OSError)) or name in network_names or "Could not resolve host" in text:
+        return STATUS_NETWORK
+    return STATUS_ERROR
+
+
+class _RateLimited(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- fetching
+
+def default_ticker_factory(http_timeout: float = HTTP_TIMEOUT_S) -> TickerFactory:
+    """A factory of real ``yfinance.Ticker`` objects with clamped HTTP timeouts.
+
+    yfinance's exceptions are un-hidden so we can record the real reason per
+    ticker (an empty frame alone can't tell delisted from offline).
+    """
+    import yfinance as yf
+    from curl_cffi import requests as curl_requests
+
+    class ClampedSession(curl_requests.Session):
+        def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+            t = kwargs.get("timeout")
+            kwargs["timeout"] = http_timeout if t is None else min(float(t), http_timeout)
+            return super().request(method, url, *args, **kwargs)
+
+    try:
+        yf.config.debug.hide_exceptions = False
+    except AttributeError:  # older yfinance
+        pass
+    session = ClampedSession(impersonate="chrome")
+
+    def factory(symbol: str) -> TickerLike:
+        return yf.Ticker(symbol, session=session)
+
+    return factory
+
+
+def fetch_one(
+    ticker: str,
+    factory: TickerFactory,
+    *,
+    deadline: float,
+    retries: int = 4,
+    backoff_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    fetched_on: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, str | None, TickerOutcome]:
+    """Fetch one ticker; never raises. Returns (statements, market, name, outcome)."""
+    fetched_on = fetched_on or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    attempts = 0
+    delay = backoff_s
+    while True:
+        attempts += 1
+        try:
+            return _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            status = classify_error(exc)
+            if status == STATUS_RATE_LIMITED and attempts <= retries and clock() + delay < deadline:
+                log.info("%s rate limited, retry %d in %.1fs", ticker, attempts, delay)
+                sleep(delay)
+                delay *= 2
+                continue
+            message = {
+                STATUS_RATE_LIMITED: f"Yahoo rate limit (HTTP 429) after {attempts} attempt(s)",
+                STATUS_UNKNOWN: "unknown or delisted symbol",
+                STATUS_TIMEOUT: "no answer before the deadline",
+                STATUS_NETWORK: f"network error: {type(exc).__name__}",
+            }.get(status, f"{type(exc).__name__}: {str(exc)[:120]}")
+            return empty_statements(), empty_market(), None, TickerOutcome(ticker, status, message, attempts)
+
+
+def _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts):
+    t = factory(ticker)
+    info = t.info
+    market, currency, name = map_info(info, ticker, fetched_on)
+    parts = []
+    empty_parts = []
+    for attr, page in (("income_stmt", "financials"), ("balance_sheet", "balance-sheet"), ("cashflow", "cash-flow")):
+        if clock() > deadline:
+            raise TimeoutError(f"deadline passed before {attr}")
+        frame = getattr(t, attr)
+        if currency is None:
+            if frame is not None and not getattr(frame, "empty", True):
+                raise ValueError("Yahoo gave statements without a currency; not stored")
+            empty_parts.append(attr)
+            continue
+        mapped = map_statement_frame(frame, ticker, currency, f"https://finance.yahoo.com/quote/{ticker}/{page}")
+        if mapped.empty:
+            empty_parts.append(attr)
+        parts.append(mapped)
+    statements = pd.concat(parts, ignore_index=True) if parts else empty_statements()
+    quote_type = (info or {}).get("quoteType")
+    if statements.empty:
+        if not info or (quote_type is None and name is None):
+            return empty_statements(), empty_market(), None, TickerOutcome(
+                ticker, STATUS_UNKNOWN, "unknown or delisted symbol (Yahoo returned no quote and no statements)", attempts
+            )
+        return empty_statements(), market, name, TickerOutcome(
+            ticker, STATUS_ERROR, "Yahoo returned no annual statements", attempts
+        )
+    status = STATUS_PARTIAL if empty_parts else STATUS_OK
+    msg = "complete" if not empty_parts else "missing: " + ", ".join(empty_parts)
+    return statements, market, name, TickerOutcome(ticker, status, msg, attempts, len(statements))
+
+
+def yahoo_reachable(host: str = "query2.finance.yahoo.com", timeout_s: float = 5.0) -> str | None:
+    """Quick connectivity check: ``None`` when a TCP connection to Yahoo opens, else the reason."""
+    import socket
+
+    try:
+        with socket.create_connection((host, 443), timeout=timeout_s):
+            return None
+    except socket.gaierror:
+        return "DNS lookup failed"
+    except (TimeoutError, socket.timeout):
+        return f"no answer within {timeout_s:.0f} s"
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def fetch_many(
+    tickers: Iterable[str],
+    factory: TickerFactory | None = None,
+    *,
+    preflight: Callable[[], str | None] | None = None,
+    max_workers: int = MAX_WORKERS,
+    per_ticker_timeout_s: float = 25.0,
+    retries: int = 4,
+    backoff_s: float = 1.0,
+    max_network_errors: int = 3,
+    progress: ProgressCallback | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RefreshResult:
+    """Fetch many tickers concurrently; partial results are kept.
+
+    ``preflight()`` (default for the real source: :func:`yahoo_reachable`)
+    returns a reason when Yahoo is unreachable; then nothing is attempted.
+    ``progress(done, total, ticker)`` is called after each ticker. After
+    ``max_network_errors`` consecutive network failures the remaining tickers
+    are not attempted and the result is marked ``offline``.
+    """
+    symbols = list(dict.fromkeys(t.strip().upper() for t in tickers if t and t.strip()))
+    fetched_at = datetime.now(timezone.utc)
+    if factory is None:
+        factory = default_ticker_factory()
+        preflight = preflight or yahoo_reachable
+    reason = preflight() if preflight else None
+    if reason is not None:
+        outcomes = {s: TickerOutcome(s, STATUS_OFFLINE, f"not attempted: {reason}", 0) for s in symbols}
+        if progress:
+            for i, s in enumerate(symbols, 1):
+                progress(i, len(symbols), s)
+        return RefreshResult(empty_statements(), empty_market(), {}, outcomes, fetched_at, offline=True)
+    fetched_on = fetched_at.strftime("%Y-%m-%d")
+    max_workers = max(1, min(max_workers, MAX_WORKERS))
+    stop = threading.Event()
+    lock = threading.Lock()
+    consecutive_network = 0
+    outcomes: dict[str, TickerOutcome] = {}
+    statements: list[pd.DataFrame] = []
+    markets: list[pd.DataFrame] = []
+    names: dict[str, str] = {}
+    done = 0
+
+    def job(sym: str):
+        if stop.is_set():
+            return empty_statements(), empty_market(), None, TickerOutcome(
+                sym, STATUS_OFFLINE, "not attempted: Yahoo Finance unreachable", 0
+            )
+        deadline = time.monotonic() + per_ticker_timeout_s
+        return fetch_one(sym, factory, deadline=deadline, retries=retries, backoff_s=backoff_s,
+                         sleep=sleep, fetched_on=fetched_on)
+
+    pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kosmos-fetch")
+    futures: dict[Future, tuple[str, float]] = {}
+    pending_symbols = list(symbols)
+    try:
+        def submit_next():
+            while pending_symbols and len(futures) < max_workers:
+                sym = pending_symbols.pop(0)
+                futures[pool.submit(job, sym)] = (sym, time.monotonic() + per_ticker_timeout_s + 1.0)
+
+        submit_next()
+        while futures:
+            now = time.monotonic()
+            next_deadline = min(d for _, d in futures.values())
+            finished, _ = wait(list(futures), timeout=max(0.0, next_deadline - now), return_when=FIRST_COMPLETED)
+            results = []
+            for fut in finished:
+                sym, _ = futures.pop(fut)
+                results.append((sym, fut.result()))
+            now = time.monotonic()
+            for fut, (sym, dl) in list(futures.items()):
+                if now >= dl:  # hung worker: abandon it, keep going
+                    futures.pop(fut)
+                    fut.cancel()
+                    results.append((sym, (empty_statements(), empty_market(), None,
+                                          TickerOutcome(sym, STATUS_TIMEOUT, f"no answer within {per_ticker_timeout_s:.0f} s"))))
+            for sym, (st_rows, mk_rows, name, outcome) in results:
+                with lock:
+                    if outcome.status in (STATUS_NETWORK, STATUS_TIMEOUT):
+                        consecutive_network += 1
+                    elif outcome.status != STATUS_OFFLINE:
+                        consecutive_network = 0
+                    if consecutive_network >= max_network_errors:
+                        stop.set()
+                outcomes[sym] = outcome
+                if outcome.good:
+                    statements.append(st_rows)
+                    markets.append(mk_rows)
+                    if name:
+                        names[sym] = name
+                done += 1
+                if progress:
+                    progress(done, len(symbols), sym)
+            if stop.is_set():
+                for sym in pending_symbols:
+                    outcomes[sym] = TickerOutcome(sym, STATUS_OFFLINE, "not attempted: Yahoo Finance unreachable", 0)
+                    done += 1
+                    if progress:
+                        progress(done, len(symbols), sym)
+                pending_symbols.clear()
+            submit_next()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for fut, (sym, _) in futures.items():  # pragma: no cover - only after an exception above
+        outcomes.setdefault(sym, TickerOutcome(sym, STATUS_ERROR, "interrupted", 0))
+
+    offline = stop.is_set() or (
+        bool(outcomes) and all(o.status in (STATUS_NETWORK, STATUS_TIMEOUT, STATUS_OFFLINE) for o in outcomes.values())
+    )
+    st_all = pd.concat([s for s in statements if not s.empty], ignore_index=True) if any(
+        not s.empty for s in statements) else empty_statements()
+    mk_all = pd.concat([m for m in markets if not m.empty], ignore_index=True) if any(
+        not m.empty for m in markets) else empty_market()
+    return RefreshResult(st_all, mk_all, names, {s: outcomes[s] for s in symbols if s in outcomes}, fetched_at, offline)
+
+
+def fetch_fx_rates(currencies: Iterable[str], factory: TickerFactory | None = None) -> dict[str, float]:
+    """Live USD-per-unit rates via yfinance (``TWDUSD=X``); missing ones are omitted."""
+    factory = factory or default_ticker_factory()
+    rates: dict[str, float] = {}
+    for cur in sorted(set(c.upper() for c in currencies)):
+        if cur == "USD":
+            rates[cur] = 1.0
+            continue
+        try:
+            info = factory(f"{cur}USD=X").info or {}
+            price = info.get("regularMarketPrice") or info.get("previousClose")
+            if _positive(price):
+                rates[cur] = float(price)
+        except Exception as exc:  # noqa: BLE001
+            log.info("FX %s unavailable: %s", cur, exc)
+    return rates

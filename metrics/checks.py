@@ -1,0 +1,733 @@
+"""The explained checks behind the pillar scores.
+
+Each check is a small pure function over a :class:`Context` (canonical tables
+turned into wide frames), vectorised over companies. It returns a frame indexed
+by ticker with:
+
+* ``value`` -- the metric (a plain fraction or multiple; NaN when not computable
+  or when the documented result has no finite number, e.g. net cash);
+* ``points`` -- the check's contribution in [0, 1] (NaN = n.a.);
+* ``passed`` -- True / False (NaN = n.a.);
+* the inputs, named by their statement labels, so every number can be traced.
+
+Every check documents formula, unit, threshold and reference; ``explain``
+turns one row into the one-line sentence shown in the UI. Zero or negative
+denominators give n.a. or the documented result, never inf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metrics import financials as F
+from metrics.format import is_missing, money, pct, pp, times
+
+PILLARS: dict[str, str] = {
+    "balance_sheet": "Balance-sheet strength",
+    "free_cash_flow": "Free cash flow",
+    "pricing_power": "Pricing power",
+    "loop_exposure": "Loop exposure",
+}
+
+
+@dataclass
+class Context:
+    """Inputs of all checks, indexed by ticker.
+
+    ``panel``: (ticker, fiscal_year) x fields (see :func:`metrics.financials.build_panel`);
+    ``latest``: the latest fiscal year per ticker; ``companies``: one row per
+    ticker with ``segment``, ``currency`` (statement currency), ``fx_usd``
+    (USD per unit of it, NaN if unknown) and ``market_cap_usd``.
+    """
+
+    panel: pd.DataFrame
+    latest: pd.DataFrame
+    companies: pd.DataFrame
+    loop: Any = None  # metrics.loop.LoopContext when loop data is present
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def index(self) -> pd.Index:
+        return self.companies.index
+
+    def latest_col(self, column: str) -> pd.Series:
+        return self.latest[column].reindex(self.index) if column in self.latest else pd.Series(
+            np.nan, index=self.index)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A documented, explainable check."""
+
+    id: str
+    pillar: str
+    label: str
+    unit: str  # "x", "percent", "pp", "ratio", "count", "score"
+    threshold: str
+    formula: str
+    reference: str
+    help: str
+    compute: Callable[[Context], pd.DataFrame]
+    explain: Callable[[Mapping[str, Any], str], str]
+
+
+def _frame(index: pd.Index, value, points, passed, **inputs) -> pd.DataFrame:
+    """Assemble a check result; points/passed are NaN where the check is n.a."""
+    pts = pd.Series(points, index=index, dtype=float).clip(0.0, 1.0)
+    ok = pd.Series(passed, index=index, dtype=object)
+    ok = ok.where(pts.notna(), np.nan)
+    data = {"value": pd.Series(value, index=index, dtype=float), "points": pts, "passed": ok}
+    for k, v in inputs.items():
+        data[k] = pd.Series(v, index=index)
+    return pd.DataFrame(data, index=index)
+
+
+def _ramp(x: pd.Series, zero_at: float, full_at: float) -> pd.Series:
+    """Linear points: 0 at ``zero_at``, 1 at ``full_at`` (either direction), clipped; NaN stays NaN."""
+    return ((x - zero_at) / (full_at - zero_at)).clip(0.0, 1.0)
+
+
+def _where(cond: pd.Series, a, b) -> pd.Series:
+    return pd.Series(np.where(cond, a, b), index=cond.index)
+
+
+# =========================================================================== balance sheet
+
+#: (upper bound of net debt / EBITDA, band, points) -- rating-agency style leverage bands.
+NET_DEBT_BANDS = [(2.0, "A", 1.0), (3.0, "BBB", 0.75), (3.5, "BBB-/BB+", 0.625), (5.0, "BB", 0.5),
+                  (7.0, "B", 0.25), (np.inf, "CCC or below", 0.0)]
+
+
+def net_debt_band(ratio: float) -> str:
+    """Leverage band of a net debt / EBITDA multiple (net cash counts as 'net cash')."""
+    if is_missing(ratio):
+        return "n.a."
+    if ratio <= 0:
+        return "net cash"
+    for upper, band, _ in NET_DEBT_BANDS:
+        if ratio < upper:
+            return band
+    return NET_DEBT_BANDS[-1][1]
+
+
+def net_debt_to_ebitda(ctx: Context) -> pd.DataFrame:
+    """Net debt / EBITDA, latest fiscal year (multiple, x).
+
+    Net debt = Total Debt − Cash, Cash Equivalents And Short Term Investments;
+    EBITDA = reported, else Operating Income + Reconciled Depreciation.
+    Net cash (net debt <= 0) passes with full points whatever EBITDA is; net debt
+    with EBITDA <= 0 fails with 0 points (no finite multiple). Bands (points):
+    A < 2x (1.0), BBB 2-3x (0.75), 3-3.5x (0.625), BB 3.5-5x (0.5), B 5-7x (0.25),
+    >= 7x (0). Pass: < 3x (investment-grade leverage).
+    """
+    debt, cash = ctx.latest_col(F.TOTAL_DEBT), ctx.latest_col(F.CASH)
+    ebitda = ctx.latest_col(F.EBITDA_D)
+    net_debt = debt - cash
+    ratio = F.safe_divide(net_debt, ebitda)
+    net_cash = net_debt <= 0
+    bands_pts = pd.Series(np.select(
+        [ratio < u for u, _, _ in NET_DEBT_BANDS], [p for _, _, p in NET_DEBT_BANDS], default=np.nan),
+        index=ratio.index).where(ratio.notna())
+    points = bands_pts.where(~net_cash, 1.0)
+    points = points.where(~(net_debt.gt(0) & ebitda.le(0)), 0.0)
+    passed = (ratio < 3.0) | net_cash
+    value = ratio.where(net_debt.notna())
+    value = value.where(~(net_debt.gt(0) & ebitda.le(0)), np.nan)
+    return _frame(ctx.index, value, points, passed, **{
+        F.TOTAL_DEBT: debt, F.CASH: cash, "EBITDA (reported or OI + D&A)": ebitda, "Net debt": net_debt})
+
+
+def _explain_net_debt(r: Mapping[str, Any], cur: str) -> str:
+    nd, debt, cash, ebitda = r.get("Net debt"), r.get(F.TOTAL_DEBT), r.get(F.CASH), r.get("EBITDA (reported or OI + D&A)")
+    if is_missing(nd):
+        missing = [n for n, v in (("total debt", debt), ("cash and short-term investments", cash)) if is_missing(v)]
+        return f"Not computable: {', '.join(missing) or 'EBITDA'} not reported."
+    if nd <= 0:
+        cover = "" if is_missing(debt) or debt <= 0 else f" cover total debt {times(cash / debt)}"
+        return f"Net cash {money(-nd, cur)}: cash and short-term investments{cover or ' exceed total debt'}."
+    if is_missing(ebitda):
+        return f"Net debt {money(nd, cur)} but EBITDA not reported."
+    if ebitda <= 0:
+        return f"Net debt {money(nd, cur)} with negative EBITDA {money(ebitda, cur)}: debt not serviceable from earnings."
+    ratio = nd / ebitda
+    return f"Net debt {money(nd, cur)} is {times(ratio)} EBITDA of {money(ebitda, cur)} (band {net_debt_band(ratio)})."
+
+
+#: Damodaran's synthetic rating for large non-financial firms: (min coverage, rating).
+DAMODARAN_RATINGS = [
+    (8.5, "AAA"), (6.5, "AA"), (5.5, "A+"), (4.25, "A"), (3.0, "A-"), (2.5, "BBB"), (2.25, "BB+"),
+    (2.0, "BB"), (1.75, "B+"), (1.5, "B"), (1.25, "B-"), (0.8, "CCC"), (0.65, "CC"), (0.2, "C"),
+    (-np.inf, "D"),
+]
+
+
+def synthetic_rating(coverage: float) -> str:
+    """Damodaran's synthetic rating of an interest-coverage ratio (large firms table)."""
+    if is_missing(coverage):
+        return "n.a."
+    for lower, rating in DAMODARAN_RATINGS:
+        if coverage >= lower:
+            return rating
+    return "D"
+
+
+def interest_coverage(ctx: Context) -> pd.DataFrame:
+    """Interest coverage = EBIT / Interest Expense, latest year (x).
+
+    EBIT = reported EBIT, else Operating Income. Mapped to Damodaran's
+    synthetic rating; points rise linearly along the 15-step ladder from D (0)
+    to AAA (1). Pass: >= 2.5x (BBB, investment grade). Interest expense reported
+    as exactly 0 with positive EBIT passes (no interest burden); negative or
+    missing interest expense is n.a.
+    """
+    ebit, interest = ctx.latest_col(F.EBIT_D), ctx.latest_col(F.INTEREST_EXPENSE)
+    cov = F.safe_divide(ebit, interest)
+    n = len(DAMODARAN_RATINGS)
+    idx = pd.Series(np.select([cov >= lo for lo, _ in DAMODARAN_RATINGS], list(range(n)), default=n - 1),
+                    index=cov.index)
+    points = (1 - idx / (n - 1)).where(cov.notna())
+    zero_interest = interest.eq(0) & ebit.gt(0)
+    points = points.where(~zero_interest, 1.0)
+    passed = (cov >= 2.5) | zero_interest
+    return _frame(ctx.index, cov, points, passed, **{"EBIT (reported or operating income)": ebit,
+                                                     F.INTEREST_EXPENSE: interest})
+
+
+def _explain_interest(r: Mapping[str, Any], cur: str) -> str:
+    ebit, interest, cov = r.get("EBIT (reported or operating income)"), r.get(F.INTEREST_EXPENSE), r.get("value")
+    if not is_missing(interest) and interest == 0 and not is_missing(ebit) and ebit > 0:
+        return f"No interest expense against EBIT of {money(ebit, cur)}."
+    if is_missing(cov):
+        return "Not computable: EBIT or a positive interest expense not reported."
+    return (f"EBIT {money(ebit, cur)} covers interest of {money(interest, cur)} {times(cov)}: "
+            f"synthetic rating {synthetic_rating(cov)} (Damodaran).")
+
+
+def current_ratio(ctx: Context) -> pd.DataFrame:
+    """Current ratio = Current Assets / Current Liabilities, latest year (x).
+
+    Points: 0 at 0.5x rising to 1 at 1.5x. Pass: > 1.0x (short-term assets
+    cover short-term liabilities). Current liabilities <= 0: n.a.
+    """
+    ca, cl = ctx.latest_col(F.CURRENT_ASSETS), ctx.latest_col(F.CURRENT_LIABILITIES)
+    cr = F.safe_divide(ca, cl)
+    return _frame(ctx.index, cr, _ramp(cr, 0.5, 1.5), cr > 1.0,
+                  **{F.CURRENT_ASSETS: ca, F.CURRENT_LIABILITIES: cl})
+
+
+def _explain_current(r: Mapping[str, Any], cur: str) -> str:
+    cr = r.get("value")
+    if is_missing(cr):
+        return "Not computable: current assets or current liabilities not reported."
+    verb = "cover" if cr > 1 else "do not cover"
+    return (f"Current assets {money(r[F.CURRENT_ASSETS], cur)} {verb} current liabilities "
+            f"{money(r[F.CURRENT_LIABILITIES], cur)} ({times(cr, 2)}).")
+
+
+def _growth(first: pd.Series, last: pd.Series) -> pd.Series:
+    return F.safe_divide(last - first, first)
+
+
+def leverage_trend(ctx: Context) -> pd.DataFrame:
+    """Total debt growth minus EBITDA growth over the years available (pp).
+
+    Growth = last / first − 1 between the first and last fiscal years in which
+    both Total Debt and EBITDA are reported (at least two years; EBITDA must be
+    positive at both ends). Pass (1 point): debt grew no faster than EBITDA.
+    Debt appearing from zero fails; debt at zero throughout passes.
+    """
+    both = ctx.panel[[F.TOTAL_DEBT, F.EBITDA_D]].dropna()
+    if both.empty:
+        nan = pd.Series(np.nan, index=ctx.index)
+        return _frame(ctx.index, nan, nan, nan, **{"Debt growth": nan, "EBITDA growth": nan,
+                                                   "First year": nan, "Last year": nan})
+    both = both.reset_index()
+    g = both.groupby("ticker", sort=True)
+    first, last = g.head(1).set_index("ticker"), g.tail(1).set_index("ticker")
+    n = g.size()
+    d0, d1 = first[F.TOTAL_DEBT], last[F.TOTAL_DEBT]
+    e0, e1 = first[F.EBITDA_D], last[F.EBITDA_D]
+    dg = _growth(d0, d1)
+    eg = F.safe_divide(e1 - e0, e0).where(e1 > 0)
+    enough = n >= 2
+    diff = (dg - eg).where(enough)
+    no_debt = enough & d0.eq(0) & d1.eq(0)
+    debt_appeared = enough & d0.eq(0) & d1.gt(0)
+    computable = diff.notna() | no_debt | debt_appeared
+    passed = (diff <= 0) | no_debt
+    points = passed.astype(float).where(computable)
+    return _frame(ctx.index, diff.reindex(ctx.index), points.reindex(ctx.index), passed.reindex(ctx.index), **{
+        "Debt growth": dg.where(enough).reindex(ctx.index), "EBITDA growth": eg.where(enough).reindex(ctx.index),
+        "First year": first["fiscal_year"].where(enough).reindex(ctx.index),
+        "Last year": last["fiscal_year"].where(enough).reindex(ctx.index)})
+
+
+def _explain_leverage(r: Mapping[str, Any], cur: str) -> str:
+    dg, eg = r.get("Debt growth"), r.get("EBITDA growth")
+    if is_missing(r.get("points")):
+        return "Not computable: total debt and positive EBITDA needed in at least two years."
+    y0, y1 = int(r["First year"]), int(r["Last year"])
+    if is_missing(dg):
+        return f"FY{y0}–FY{y1}: total debt went from zero to positive."
+    return f"FY{y0}–FY{y1}: total debt {pct(dg)} vs EBITDA {pct(eg)}."
+
+
+def refinancing_pressure(ctx: Context) -> pd.DataFrame:
+    """Current debt / (cash and short-term investments + operating cash flow), latest year (x).
+
+    How much of the debt due within a year the company could repay from cash on
+    hand plus one year of operating cash flow. Points: 1 at <= 0.25x falling to
+    0 at >= 1x. Pass: <= 0.5x. Zero current debt passes; current debt against a
+    non-positive denominator fails.
+    """
+    cd, cash, ocf = ctx.latest_col(F.CURRENT_DEBT), ctx.latest_col(F.CASH), ctx.latest_col(F.OCF)
+    den = cash + ocf
+    ratio = F.safe_divide(cd, den)
+    points = _ramp(ratio, 1.0, 0.25)
+    points = points.where(~(cd.gt(0) & den.le(0)), 0.0).where(~cd.eq(0), 1.0)
+    points = points.where(cd.notna())
+    passed = (ratio <= 0.5) | cd.eq(0)
+    return _frame(ctx.index, ratio, points, passed, **{F.CURRENT_DEBT: cd, F.CASH: cash, F.OCF: ocf})
+
+
+def _explain_refi(r: Mapping[str, Any], cur: str) -> str:
+    cd, cash, ocf, ratio = r.get(F.CURRENT_DEBT), r.get(F.CASH), r.get(F.OCF), r.get("value")
+    if is_missing(r.get("points")):
+        return "Not computable: current debt, cash or operating cash flow not reported."
+    if cd == 0:
+        return "No debt due within a year."
+    if is_missing(ratio):
+        return f"Debt due within a year {money(cd, cur)} against non-positive cash plus operating cash flow."
+    return (f"Debt due within a year {money(cd, cur)} is {times(ratio, 2)} of cash {money(cash, cur)} "
+            f"plus operating cash flow {money(ocf, cur)}.")
+
+
+def altman_z(ctx: Context) -> pd.DataFrame:
+    """Altman Z'' (non-manufacturer form), latest year (score).
+
+    Z'' = 6.56·WC/TA + 3.26·RE/TA + 6.72·EBIT/TA + 1.05·BVE/TL with WC = Current
+    Assets − Current Liabilities, RE = Retained Earnings, BVE = Stockholders
+    Equity, TL = Total Liabilities Net Minority Interest. Zones: > 2.6 safe
+    (pass, 1 point), 1.1–2.6 grey (0.5), < 1.1 distress (0). n.a. when any input
+    is missing or TA/TL <= 0 (the embedded set compiles no retained earnings).
+    """
+    ca, cl = ctx.latest_col(F.CURRENT_ASSETS), ctx.latest_col(F.CURRENT_LIABILITIES)
+    ta, re_ = ctx.latest_col(F.TOTAL_ASSETS), ctx.latest_col(F.RETAINED_EARNINGS)
+    ebit, bve, tl = ctx.latest_col(F.EBIT_D), ctx.latest_col(F.EQUITY), ctx.latest_col(F.TOTAL_LIABILITIES)
+    z = (6.56 * F.safe_divide(ca - cl, ta) + 3.26 * F.safe_divide(re_, ta)
+         + 6.72 * F.safe_divide(ebit, ta) + 1.05 * F.safe_divide(bve, tl))
+    points = pd.Series(np.select([z > 2.6, z >= 1.1], [1.0, 0.5], default=0.0), index=z.index).where(z.notna())
+    return _frame(ctx.index, z, points, z > 2.6, **{
+        F.CURRENT_ASSETS: ca, F.CURRENT_LIABILITIES: cl, F.TOTAL_ASSETS: ta, F.RETAINED_EARNINGS: re_,
+        "EBIT (reported or operating income)": ebit, F.EQUITY: bve, F.TOTAL_LIABILITIES: tl})
+
+
+def _explain_altman(r: Mapping[str, Any], cur: str) -> str:
+    z = r.get("value")
+    if is_missing(z):
+        missing = [k for k in (F.RETAINED_EARNINGS, F.TOTAL_LIABILITIES, F.TOTAL_ASSETS, F.CURRENT_ASSETS,
+                               F.CURRENT_LIABILITIES, F.EQUITY) if is_missing(r.get(k))]
+        return f"Not computable: {', '.join(missing[:3]) or 'inputs'} not reported."
+    zone = "safe" if z > 2.6 else ("grey" if z >= 1.1 else "distress")
+    return f"Altman Z'' {z:.2f}: {zone} zone (safe > 2.6, distress < 1.1)."
+
+
+# =========================================================================== free cash flow
+
+def fcf_margin(ctx: Context) -> pd.DataFrame:
+    """FCF margin = free cash flow / Total Revenue, latest year (%).
+
+    FCF = reported, else Operating Cash Flow + Capital Expenditure. Points: 0 at
+    <= 0% rising to 1 at 20%. Pass: >= 10%. Revenue <= 0: n.a.
+    """
+    fcf, rev = ctx.latest_col(F.FCF_D), ctx.latest_col(F.REVENUE)
+    m = F.safe_divide(fcf, rev)
+    return _frame(ctx.index, m, _ramp(m, 0.0, 0.20), m >= 0.10, **{"Free cash flow": fcf, F.REVENUE: rev})
+
+
+def _explain_fcf_margin(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: free cash flow or positive revenue not reported."
+    return f"Free cash flow {money(r['Free cash flow'], cur)} on revenue {money(r[F.REVENUE], cur)}: margin {pct(r['value'])}."
+
+
+def fcf_conversion(ctx: Context) -> pd.DataFrame:
+    """FCF conversion = free cash flow / Net Income, latest year (%).
+
+    The denominator is net income. Points: 0 at 50% rising to 1 at 100%.
+    Pass: >= 80%. Net income <= 0: n.a. (conversion is not meaningful).
+    """
+    fcf, ni = ctx.latest_col(F.FCF_D), ctx.latest_col(F.NET_INCOME)
+    c = F.safe_divide(fcf, ni)
+    return _frame(ctx.index, c, _ramp(c, 0.5, 1.0), c >= 0.8, **{"Free cash flow": fcf, F.NET_INCOME: ni})
+
+
+def _explain_fcf_conv(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        ni = r.get(F.NET_INCOME)
+        if not is_missing(ni) and ni <= 0:
+            return f"Not meaningful: net income {money(ni, cur)} is not positive."
+        return "Not computable: free cash flow or net income not reported."
+    return f"Free cash flow is {pct(r['value'])} of net income ({money(r['Free cash flow'], cur)} / {money(r[F.NET_INCOME], cur)})."
+
+
+def fcf_yield(ctx: Context) -> pd.DataFrame:
+    """FCF yield = free cash flow (USD) / market capitalisation (USD) (%).
+
+    FCF of the latest fiscal year is converted from the reporting currency with
+    the FX table (live rate, else the embedded table); market cap is in USD. A
+    missing rate or market cap gives n.a. Points: 0 at <= 0% rising to 1 at 5%.
+    Pass: >= 3%. The market cap carries its own date (see sources).
+    """
+    fcf = ctx.latest_col(F.FCF_D)
+    fx = ctx.companies["fx_usd"]
+    cap = ctx.companies["market_cap_usd"]
+    fcf_usd = fcf * fx
+    y = F.safe_divide(fcf_usd, cap)
+    return _frame(ctx.index, y, _ramp(y, 0.0, 0.05), y >= 0.03,
+                  **{"Free cash flow (USD)": fcf_usd, "Market cap (USD)": cap, "FX (USD per unit)": fx})
+
+
+def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        if is_missing(r.get("Market cap (USD)")):
+            return "Not computable: no market capitalisation on record."
+        if is_missing(r.get("FX (USD per unit)")):
+            return f"Not computable: no {cur}/USD rate available offline."
+        return "Not computable: free cash flow not reported."
+    return (f"Free cash flow {money(r['Free cash flow (USD)'])} is {pct(r['value'])} of a "
+            f"{money(r['Market cap (USD)'])} market cap.")
+
+
+def fcf_consistency(ctx: Context) -> pd.DataFrame:
+    """Share of fiscal years with positive free cash flow (%), over all years available.
+
+    Needs at least two years with FCF. Points = share of positive years. Pass:
+    positive in every year.
+    """
+    fcf = ctx.panel[F.FCF_D].dropna()
+    g = (fcf > 0).groupby(level="ticker")
+    share = g.mean()
+    n = g.size()
+    share = share.where(n >= 2).reindex(ctx.index)
+    n = n.reindex(ctx.index)
+    return _frame(ctx.index, share, share, share >= 1.0, **{"Years with FCF": n,
+                                                              "Years positive": (share * n).round()})
+
+
+def _explain_fcf_consistency(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: free cash flow needed in at least two fiscal years."
+    return f"Free cash flow positive in {int(r['Years positive'])} of {int(r['Years with FCF'])} fiscal years."
+
+
+def capex_to_ocf(ctx: Context) -> pd.DataFrame:
+    """Capex / operating cash flow, latest year (%): are capital needs self-funded?
+
+    |Capital Expenditure| / Operating Cash Flow. Points: 1 at <= 50% falling to
+    0 at >= 100%. Pass: < 100% (capex paid from operating cash). Operating cash
+    flow <= 0 with capex reported fails (no finite ratio).
+    """
+    capex, ocf = ctx.latest_col(F.CAPEX).abs(), ctx.latest_col(F.OCF)
+    r = F.safe_divide(capex, ocf)
+    points = _ramp(r, 1.0, 0.5)
+    neg = ocf.le(0) & capex.notna()
+    points = points.where(~neg, 0.0)
+    return _frame(ctx.index, r, points, (r < 1.0) & ~neg, **{"Capex (absolute)": capex, F.OCF: ocf})
+
+
+def _explain_capex(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("points")):
+        return "Not computable: capital expenditure or operating cash flow not reported."
+    if is_missing(r.get("value")):
+        return f"Operating cash flow {money(r[F.OCF], cur)} is not positive: capex {money(r['Capex (absolute)'], cur)} is externally funded."
+    word = "self-funded" if r["value"] < 1 else "not covered by operating cash flow"
+    return f"Capex {money(r['Capex (absolute)'], cur)} is {pct(r['value'])} of operating cash flow: {word}."
+
+
+def shareholder_returns_covered(ctx: Context) -> pd.DataFrame:
+    """(Buybacks + dividends) / free cash flow, latest year (%).
+
+    Payouts = −(Repurchase Of Capital Stock + Cash Dividends Paid); both lines
+    must be reported (a missing line is not read as zero). Points: 1 at <= 75%
+    falling to 0 at >= 125%. Pass: payouts <= FCF. Zero payouts pass; payouts
+    with FCF <= 0 fail.
+    """
+    bb, dv = ctx.latest_col(F.BUYBACKS), ctx.latest_col(F.DIVIDENDS)
+    fcf = ctx.latest_col(F.FCF_D)
+    payouts = -(bb + dv)
+    r = F.safe_divide(payouts, fcf)
+    points = _ramp(r, 1.25, 0.75)
+    points = points.where(~(payouts.gt(0) & fcf.le(0)), 0.0).where(~payouts.le(0), 1.0).where(payouts.notna() & fcf.notna())
+    passed = (r <= 1.0) | payouts.le(0)
+    return _frame(ctx.index, r, points, passed, **{"Buybacks + dividends": payouts, "Free cash flow": fcf})
+
+
+def _explain_payouts(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("points")):
+        return "Not computable: buybacks, dividends and free cash flow must all be reported."
+    p, fcf = r["Buybacks + dividends"], r["Free cash flow"]
+    if p <= 0:
+        return "No buybacks or dividends paid."
+    if is_missing(r.get("value")):
+        return f"Buybacks and dividends {money(p, cur)} paid despite non-positive free cash flow."
+    return f"Buybacks and dividends {money(p, cur)} use {pct(r['value'])} of free cash flow {money(fcf, cur)}."
+
+
+# =========================================================================== pricing power
+
+def _gross_margins(ctx: Context) -> pd.Series:
+    return F.safe_divide(ctx.panel[F.GROSS_PROFIT], ctx.panel[F.REVENUE])
+
+
+def gross_margin(ctx: Context) -> pd.DataFrame:
+    """Gross margin = Gross Profit / Total Revenue, latest year (%).
+
+    Pass: >= 40% (the moat heuristic). Points: 0 at 20% rising to 1 at 60%.
+    Revenue <= 0: n.a.
+    """
+    gp, rev = ctx.latest_col(F.GROSS_PROFIT), ctx.latest_col(F.REVENUE)
+    gm = F.safe_divide(gp, rev)
+    return _frame(ctx.index, gm, _ramp(gm, 0.20, 0.60), gm >= 0.40, **{F.GROSS_PROFIT: gp, F.REVENUE: rev})
+
+
+def _explain_gm(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: gross profit or positive revenue not reported."
+    side = "above" if r["value"] >= 0.4 else "below"
+    return f"Gross margin {pct(r['value'])}, {side} the 40% moat heuristic."
+
+
+def gross_margin_stability(ctx: Context) -> pd.DataFrame:
+    """Range of gross margin across fiscal years (max − min, pp).
+
+    Needs at least two years. Points: 1 at 0 pp falling to 0 at 15 pp. Pass:
+    <= 5 pp (margins that do not swing with the cycle).
+    """
+    gm = _gross_margins(ctx).dropna()
+    g = gm.groupby(level="ticker")
+    rng = (g.max() - g.min()).where(g.size() >= 2).reindex(ctx.index)
+    return _frame(ctx.index, rng, _ramp(rng, 0.15, 0.0), rng <= 0.05, **{
+        "Lowest gross margin": g.min().reindex(ctx.index), "Highest gross margin": g.max().reindex(ctx.index),
+        "Years": g.size().reindex(ctx.index)})
+
+
+def _explain_gm_stab(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: gross margin needed in at least two fiscal years."
+    return (f"Gross margin moved within {pp(r['value'])} over {int(r['Years'])} years "
+            f"({pct(r['Lowest gross margin'])} to {pct(r['Highest gross margin'])}).")
+
+
+def gross_profitability(ctx: Context) -> pd.DataFrame:
+    """Gross profitability = Gross Profit / Total Assets, latest year (ratio; Novy-Marx 2013).
+
+    Points: 0 at 0 rising to 1 at 0.5. Pass: >= 0.30. Total assets <= 0: n.a.
+    """
+    gp, ta = ctx.latest_col(F.GROSS_PROFIT), ctx.latest_col(F.TOTAL_ASSETS)
+    g = F.safe_divide(gp, ta)
+    return _frame(ctx.index, g, _ramp(g, 0.0, 0.5), g >= 0.30, **{F.GROSS_PROFIT: gp, F.TOTAL_ASSETS: ta})
+
+
+def _explain_gp(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: gross profit or total assets not reported."
+    return f"Gross profit is {r['value']:.2f} of total assets {money(r[F.TOTAL_ASSETS], cur)} (Novy-Marx: >= 0.30 is high)."
+
+
+def operating_margin(ctx: Context) -> pd.DataFrame:
+    """Operating margin = Operating Income / Total Revenue, latest year (%).
+
+    Points: 0 at <= 0% rising to 1 at 30%. Pass: >= 15%. Revenue <= 0: n.a.
+    """
+    oi, rev = ctx.latest_col(F.OPERATING_INCOME), ctx.latest_col(F.REVENUE)
+    om = F.safe_divide(oi, rev)
+    return _frame(ctx.index, om, _ramp(om, 0.0, 0.30), om >= 0.15, **{F.OPERATING_INCOME: oi, F.REVENUE: rev})
+
+
+def _explain_om(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: operating income or positive revenue not reported."
+    return f"Operating income {money(r[F.OPERATING_INCOME], cur)} on revenue {money(r[F.REVENUE], cur)}: margin {pct(r['value'])}."
+
+
+def operating_margin_trend(ctx: Context) -> pd.DataFrame:
+    """Change in operating margin from the first to the latest year available (pp).
+
+    Needs two years. Pass: >= 0 pp (stable or expanding). Points: 1 at >= 0 pp
+    falling to 0 at −10 pp.
+    """
+    om = F.safe_divide(ctx.panel[F.OPERATING_INCOME], ctx.panel[F.REVENUE]).dropna()
+    df = om.rename("om").reset_index()
+    g = df.groupby("ticker", sort=True)
+    first, last = g.head(1).set_index("ticker"), g.tail(1).set_index("ticker")
+    delta = (last["om"] - first["om"]).where(g.size() >= 2).reindex(ctx.index)
+    return _frame(ctx.index, delta, _ramp(delta, -0.10, 0.0), delta >= 0, **{
+        "First margin": first["om"].reindex(ctx.index), "Latest margin": last["om"].reindex(ctx.index),
+        "First year": first["fiscal_year"].reindex(ctx.index), "Last year": last["fiscal_year"].reindex(ctx.index)})
+
+
+def _explain_om_trend(r: Mapping[str, Any], cur: str) -> str:
+    if is_missing(r.get("value")):
+        return "Not computable: operating margin needed in at least two fiscal years."
+    verb = "widened" if r["value"] >= 0 else "narrowed"
+    return (f"Operating margin {verb} by {pp(abs(r['value']))} from {pct(r['First margin'])} (FY{int(r['First year'])}) "
+            f"to {pct(r['Latest margin'])} (FY{int(r['Last year'])}).")
+
+
+def _stress(ctx: Context, floor_gm: pd.Series) -> pd.DataFrame:
+    """Operating income and FCF if the gross margin fell to ``floor_gm``.
+
+    Lost gross profit = Revenue × max(0, GM_latest − floor); it comes straight
+    off operating income and FCF (costs below gross profit held constant).
+    """
+    rev, gp = ctx.latest_col(F.REVENUE), ctx.latest_col(F.GROSS_PROFIT)
+    oi, fcf = ctx.latest_col(F.OPERATING_INCOME), ctx.latest_col(F.FCF_D)
+    gm = F.safe_divide(gp, rev)
+    drop = (gm - floor_gm).clip(lower=0)
+    lost = rev * drop
+    s_oi = oi - lost
+    s_om = F.safe_divide(s_oi, rev)
+    s_fcf = fcf - lost
+    holds = s_oi > 0
+    points = holds.astype(float).where(s_om.notna())
+    return _frame(ctx.index, s_om, points, holds, **{
+        "Gross margin": gm, "Stressed gross margin": gm - drop, "Stressed operating income": s_oi,
+        "Stressed FCF": s_fcf, F.REVENUE: rev})
+
+
+def normalisation_own_floor(ctx: Context) -> pd.DataFrame:
+    """Normalisation stress (a): operating margin if gross margin falls to the company's weakest year (%).
+
+    Pass (1 point): stressed operating income stays positive ("pricing power
+    holds"). Stressed FCF is shown alongside. Needs gross margin in two years.
+    """
+    gm = _gross_margins(ctx).dropna()
+    g = gm.groupby(level="ticker")
+    floor = g.min().where(g.size() >= 2).reindex(ctx.index)
+    return _stress(ctx, floor)
+
+
+def normalisation_segment_median(ctx: Context) -> pd.DataFrame:
+    """Normalisation stress (b): operating margin if gross margin falls to the segment median (%).
+
+    The median of the latest-year gross margins of the company's segment
+    (at least three companies with a gross margin). Pass (1 point): stressed
+    operating income stays positive.
+    """
+    gm_latest = F.safe_divide(ctx.latest_col(F.GROSS_PROFIT), ctx.latest_col(F.REVENUE))
+    seg = ctx.companies["segment"]
+    med = gm_latest.groupby(seg).transform("median")
+    cnt = gm_latest.groupby(seg).transform("count")
+    floor = med.where(cnt >= 3)
+    out = _stress(ctx, floor)
+    out["Segment median gross margin"] = floor
+    return out
+
+
+def _explain_stress(label: str):
+    def explain(r: Mapping[str, Any], cur: str) -> str:
+        if is_missing(r.get("value")):
+            return f"Not computable: needs revenue, gross profit, operating income and {label}."
+        gm, sgm = r["Gross margin"], r["Stressed gross margin"]
+        verdict = "still profitable: pricing power holds" if r["Stressed operating income"] > 0 else "loss-making: pricing power does not hold"
+        fcf = "" if is_missing(r.get("Stressed FCF")) else f", FCF {money(r['Stressed FCF'], cur)}"
+        if gm <= sgm + 1e-12:
+            return f"Gross margin {pct(gm)} is already at or below {label}; operating margin {pct(r['value'])}."
+        return f"At {label} ({pct(sgm)} gross margin) operating margin would be {pct(r['value'])}{fcf}: {verdict}."
+    return explain
+
+
+# =========================================================================== registry
+
+BS, FC, PP = "balance_sheet", "free_cash_flow", "pricing_power"
+
+CHECKS: list[Check] = [
+    Check("net_debt_to_ebitda", BS, "Net debt / EBITDA", "x", "< 3.0x (A < 2x, BBB 2–3x, BB 3.5–5x, B 5–7x); net cash passes",
+          "(Total Debt − Cash & ST investments) / EBITDA", "S&P / Moody's leverage bands for industrials",
+          "How many years of EBITDA would repay net debt. Net cash counts as strong.",
+          net_debt_to_ebitda, _explain_net_debt),
+    Check("interest_coverage", BS, "Interest coverage", "x", ">= 2.5x (BBB synthetic rating)",
+          "EBIT / Interest Expense", "Damodaran, synthetic ratings for large non-financial firms",
+          "How many times operating profit covers interest; mapped to a synthetic credit rating.",
+          interest_coverage, _explain_interest),
+    Check("current_ratio", BS, "Current ratio", "x", "> 1.0x", "Current Assets / Current Liabilities",
+          "Graham & Dodd liquidity test", "Whether short-term assets cover short-term liabilities.",
+          current_ratio, _explain_current),
+    Check("leverage_trend", BS, "Leverage trend", "pp", "debt growth <= EBITDA growth",
+          "(Debt_last/Debt_first − 1) − (EBITDA_last/EBITDA_first − 1)", "Rating-agency leverage trend analysis",
+          "Whether debt has been growing faster than earnings over the years available.",
+          leverage_trend, _explain_leverage),
+    Check("refinancing_pressure", BS, "Refinancing pressure", "x", "<= 0.5x",
+          "Current Debt / (Cash & ST investments + Operating Cash Flow)", "Liquidity coverage, Moody's liquidity analysis",
+          "Debt due within a year relative to cash on hand plus a year of operating cash flow.",
+          refinancing_pressure, _explain_refi),
+    Check("altman_z", BS, "Altman Z''", "score", "> 2.6 safe; < 1.1 distress",
+          "6.56 WC/TA + 3.26 RE/TA + 6.72 EBIT/TA + 1.05 BVE/TL", "Altman (2000), Z'' for non-manufacturers",
+          "Bankruptcy-risk score from working capital, retained earnings, EBIT and book equity.",
+          altman_z, _explain_altman),
+    Check("fcf_margin", FC, "FCF margin", "percent", ">= 10%", "Free Cash Flow / Total Revenue",
+          "Common quality screen (e.g. Morningstar cash-flow health)", "Share of revenue left as free cash after capex.",
+          fcf_margin, _explain_fcf_margin),
+    Check("fcf_conversion", FC, "FCF conversion (FCF / net income)", "percent", ">= 80%", "Free Cash Flow / Net Income",
+          "Earnings-quality heuristic (cash conversion)", "How much of accounting profit turns into free cash.",
+          fcf_conversion, _explain_fcf_conv),
+    Check("fcf_yield", FC, "FCF yield", "percent", ">= 3%", "Free Cash Flow (USD) / Market Cap (USD)",
+          "Valuation screen; currency-consistent via FX", "Free cash flow relative to what the market pays for the company.",
+          fcf_yield, _explain_fcf_yield),
+    Check("fcf_consistency", FC, "FCF consistency", "percent", "positive in every year",
+          "years with FCF > 0 / years with FCF", "Simply Wall St-style consistency check",
+          "Whether free cash flow has been positive in every year available.",
+          fcf_consistency, _explain_fcf_consistency),
+    Check("capex_to_ocf", FC, "Capex / operating cash flow", "percent", "< 100% (self-funded)",
+          "|Capital Expenditure| / Operating Cash Flow", "Self-funding test for capital intensity",
+          "Whether capital spending is paid out of operating cash flow.",
+          capex_to_ocf, _explain_capex),
+    Check("shareholder_returns_covered", FC, "Buybacks + dividends covered", "percent", "<= 100% of FCF",
+          "−(Repurchase Of Capital Stock + Cash Dividends Paid) / Free Cash Flow", "Payout sustainability",
+          "Whether buybacks and dividends are paid from free cash flow rather than debt.",
+          shareholder_returns_covered, _explain_payouts),
+    Check("gross_margin", PP, "Gross margin", "percent", ">= 40%", "Gross Profit / Total Revenue",
+          "Moat heuristic (Buffett; Morningstar)", "Share of revenue left after direct costs: a sign of pricing power.",
+          gross_margin, _explain_gm),
+    Check("gross_margin_stability", PP, "Gross margin stability", "pp", "range <= 5 pp",
+          "max − min of annual gross margin", "GuruFocus-style 'current vs history'",
+          "Whether gross margin holds steady through the years available.",
+          gross_margin_stability, _explain_gm_stab),
+    Check("gross_profitability", PP, "Gross profitability", "ratio", ">= 0.30", "Gross Profit / Total Assets",
+          "Novy-Marx (2013), 'The other side of value'", "Gross profit earned per dollar of assets.",
+          gross_profitability, _explain_gp),
+    Check("operating_margin", PP, "Operating margin", "percent", ">= 15%", "Operating Income / Total Revenue",
+          "Profitability screen", "Share of revenue left after all operating costs.",
+          operating_margin, _explain_om),
+    Check("operating_margin_trend", PP, "Operating margin trend", "pp", ">= 0 pp",
+          "OM_latest − OM_first", "Margin trajectory", "Whether operating margin widened or narrowed.",
+          operating_margin_trend, _explain_om_trend),
+    Check("normalisation_own_floor", PP, "Stress: own weakest gross margin", "percent", "stays profitable",
+          "(OI − Revenue × (GM − GM_min)) / Revenue", "Margin-normalisation stress test",
+          "Operating margin if gross margin fell back to the company's weakest year.",
+          normalisation_own_floor, _explain_stress("its weakest year's gross margin")),
+    Check("normalisation_segment_median", PP, "Stress: segment median gross margin", "percent", "stays profitable",
+          "(OI − Revenue × (GM − GM_segment_median)) / Revenue", "Margin-normalisation stress test",
+          "Operating margin if gross margin fell to the segment median.",
+          normalisation_segment_median, _explain_stress("the segment median gross margin")),
+]
+
+CHECKS_BY_ID: dict[str, Check] = {c.id: c for c in CHECKS}
+
+
+def register(check: Check) -> None:
+    """Add a check (used by the loop module); ids are unique."""
+    if check.id in CHECKS_BY_ID:
+        return
+    CHECKS.append(check)
+    CHECKS_BY_ID[check.id] = check
+
+
+def checks_of(pillar: str) -> list[Check]:
+    return [c for c in CHECKS if c.pillar == pillar]

@@ -1,0 +1,249 @@
+"""Scoring pipeline: canonical tables in, ranked table, scorecards and stress results out.
+
+Pure pandas (no Streamlit); the screens and CLIs call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metrics import financials as F
+from metrics import loop as L
+from metrics.checks import CHECKS, PILLARS, Context, checks_of
+from metrics.format import is_missing
+from metrics.scoring import (
+    EQUAL_WEIGHTS,
+    STATUS_OK,
+    build_context,
+    composite_score,
+    grade,
+    pillar_scores,
+    result_labels,
+    run_checks,
+    score_table,
+)
+
+#: the flat metrics of a scorecard: key -> check id (values are plain fractions / multiples)
+CARD_METRICS = {
+    "current_ratio": "current_ratio", "net_debt_to_ebitda": "net_debt_to_ebitda",
+    "interest_coverage": "interest_coverage", "fcf_margin": "fcf_margin", "fcf_conversion": "fcf_conversion",
+    "fcf_yield": "fcf_yield", "gross_margin": "gross_margin", "operating_margin": "operating_margin",
+    "gross_margin_stability": "gross_margin_stability", "capex_to_ocf": "capex_to_ocf",
+}
+
+
+@dataclass
+class Scored:
+    """Everything computed for one set of inputs."""
+
+    ctx: Context
+    results: dict[str, pd.DataFrame]
+    statements: pd.DataFrame
+
+    def table(self, weights: Mapping[str, float] | None = None, relative: bool = False) -> pd.DataFrame:
+        t = score_table(self.ctx, self.results, weights, relative)
+        if self.ctx.loop is not None:
+            x = L._inputs(self.ctx)
+            t["on_cycle"] = x["cycle_count"].reindex(t.index).gt(0)
+            t["cycle_count"] = x["cycle_count"].reindex(t.index)
+        else:
+            t["on_cycle"] = False
+            t["cycle_count"] = np.nan
+        return t
+
+
+def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
+          loop: L.LoopContext | None = None) -> Scored:
+    """Build the context and run every check once (the expensive step; weights are applied later)."""
+    ctx = build_context(statements, market, universe, fx, loop)
+    return Scored(ctx, run_checks(ctx), statements)
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe scalar: NaN/inf -> None, numpy -> python."""
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, pd.Timestamp):
+        return x.strftime("%Y-%m-%d")
+    if x is None or (not isinstance(x, str) and pd.isna(x)):
+        return None
+    return x
+
+
+def sources_for(statements: pd.DataFrame, ticker: str) -> list[dict[str, Any]]:
+    """Every input value of a company with its fiscal year, period end, currency and source URL."""
+    rows = statements[statements["ticker"] == ticker].sort_values(["field", "fiscal_year"])
+    return [{"field": r.field, "fiscal_year": int(r.fiscal_year), "period_end": r.period_end,
+             "currency": r.currency, "value": _clean(r.value), "source": r.source} for r in rows.itertuples()]
+
+
+def history(scored: Scored, ticker: str) -> pd.DataFrame:
+    """Per fiscal year: revenue, gross margin, FCF, net debt (reporting currency) for sparklines."""
+    try:
+        p = scored.ctx.panel.xs(ticker, level="ticker")
+    except KeyError:
+        return pd.DataFrame(columns=["revenue", "gross_margin", "fcf", "net_debt"])
+    return pd.DataFrame({
+        "revenue": p[F.REVENUE], "gross_margin": F.safe_divide(p[F.GROSS_PROFIT], p[F.REVENUE]),
+        "fcf": p[F.FCF_D], "net_debt": p[F.NET_DEBT_D],
+    })
+
+
+def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None = None,
+              relative: bool = False, source_label: str = "Embedded data set") -> dict[str, Any]:
+    """One company's scorecard as a JSON-ready dict (see the CLI ``card --json``)."""
+    ticker = ticker.upper()
+    if ticker not in scored.ctx.index:
+        raise KeyError(ticker)
+    weights = dict(weights or EQUAL_WEIGHTS)
+    table = scored.table(weights, relative)
+    row = table.loc[ticker]
+    comp = scored.ctx.companies.loc[ticker]
+    cur = comp["currency"] if isinstance(comp["currency"], str) else "USD"
+    pillars: dict[str, Any] = {}
+    for pid, label in PILLARS.items():
+        checks = []
+        for c in checks_of(pid):
+            res = scored.results[c.id].loc[ticker]
+            rec = res.to_dict()
+            result = result_labels(scored.results[c.id].loc[[ticker]]).iloc[0]
+            inputs = {k: _clean(v) for k, v in rec.items() if k not in ("value", "points", "passed")}
+            checks.append({
+                "id": c.id, "label": c.label, "value": _clean(rec["value"]), "unit": c.unit,
+                "threshold": c.threshold, "result": result, "points": _clean(rec["points"]),
+                "explanation": c.explain(rec, cur), "inputs": inputs, "formula": c.formula,
+                "reference": c.reference,
+            })
+        status = row[f"{pid}_status"]
+        pillars[pid] = {"label": label, "score": _clean(row[pid]), "status": status,
+                        "partial_score": _clean(row.get(f"{pid}_partial")), "checks": checks}
+    fy = comp["fiscal_year"]
+    return {
+        "ticker": ticker, "name": comp["name"], "segment": comp["segment"], "subsegment": _clean(comp["subsegment"]),
+        "currency": cur if isinstance(comp["currency"], str) else None,
+        "as_of": _clean(comp["period_end"]), "fiscal_year": None if is_missing(fy) else int(fy),
+        "data_source": source_label, "mode": "sector-relative" if relative else "absolute",
+        "weights": weights, "composite": _clean(row["composite"]), "grade": row["grade"],
+        "rank": int(row["rank"]), "of": int(len(table)),
+        "market_cap_usd": _clean(comp["market_cap_usd"]), "market_cap_as_of": _clean(comp["market_cap_as_of"]),
+        "market_cap_source": _clean(comp["market_cap_source"]),
+        "pillars": pillars,
+        "metrics": {k: _clean(scored.results[cid].loc[ticker, "value"]) for k, cid in CARD_METRICS.items()},
+        "sources": sources_for(scored.statements, ticker),
+    }
+
+
+# --------------------------------------------------------------------------- stress
+
+@dataclass
+class StressResult:
+    counterparty: str
+    honoured: float
+    table: pd.DataFrame  # per exposed company: before/after metrics and scores with deltas
+
+
+def stress_test(scored: Scored, counterparty: str, honoured: float,
+                weights: Mapping[str, float] | None = None) -> StressResult:
+    """If ``counterparty`` honours only ``honoured`` (0–1) of its commitments.
+
+    Recomputes each exposed company's revenue, FCF, net debt / EBITDA, every
+    check and every score. Loop-exposure checks (structural: they measure the
+    commitments) and historical stability are held at their pre-stress results.
+    A check's points under stress are capped at its pre-stress points and an
+    n.a. under stress scores 0, so a lower ``honoured`` never raises a score.
+    """
+    ctx = scored.ctx
+    if ctx.loop is None:
+        raise ValueError("the stress test needs loop data")
+    weights = dict(weights or EQUAL_WEIGHTS)
+    lost = L.lost_revenue(ctx, counterparty, honoured)
+    exposed = lost.index[lost["exposed"]]
+    s_statements = L.stressed_statements(scored.statements, ctx.latest, lost["lost_local"])
+    s_ctx = build_context(s_statements, _market_of(ctx), _universe_of(ctx), _fx_of(ctx), ctx.loop)
+    s_ctx.extra = ctx.extra  # loop inputs are structural: reuse
+    held = {c.id for c in CHECKS if c.pillar == "loop_exposure"} | set(L.STRESS_HELD_CHECKS)
+    s_results = {}
+    for c in CHECKS:
+        before = scored.results[c.id]
+        if c.id in held:
+            s_results[c.id] = before
+            continue
+        after = c.compute(s_ctx)
+        pts = after["points"].fillna(0.0).where(before["points"].notna())
+        after = after.copy()
+        after["points"] = np.fmin(pts, before["points"])
+        s_results[c.id] = after
+    has_loop = True
+    p_before = pillar_scores(scored.results, ctx.index, has_loop)
+    p_after = pillar_scores(s_results, ctx.index, has_loop)
+    # sufficiency is judged before the stress, so the composite averages the same pillars
+    for p in PILLARS:
+        p_after[p] = (p_after[f"{p}_partial"] if f"{p}_partial" in p_after else p_after[p]).where(p_before[p].notna())
+    c_before = composite_score(p_before, weights)
+    c_after = composite_score(p_after, weights)
+    rows = []
+    for t in exposed:
+        b_lat, a_lat = ctx.latest, s_ctx.latest
+        row = {
+            "ticker": t, "name": ctx.companies.at[t, "name"], "currency": ctx.companies.at[t, "currency"],
+            "annual_from_counterparty_usd": lost.at[t, "annual_from_counterparty_usd"],
+            "lost_revenue_usd": lost.at[t, "lost_usd"], "quantified": bool(lost.at[t, "quantified"]),
+            "revenue_before": _get(b_lat, t, F.REVENUE), "revenue_after": _get(a_lat, t, F.REVENUE),
+            "fcf_before": _get(b_lat, t, F.FCF_D), "fcf_after": _get(a_lat, t, F.FCF_D),
+            "net_debt_to_ebitda_before": scored.results["net_debt_to_ebitda"].at[t, "value"],
+            "net_debt_to_ebitda_after": s_results["net_debt_to_ebitda"].at[t, "value"],
+            "composite_before": c_before.get(t), "composite_after": c_after.get(t),
+        }
+        for p in PILLARS:
+            row[f"{p}_before"] = p_before.at[t, p]
+            row[f"{p}_after"] = p_after.at[t, p]
+        row["composite_delta"] = (row["composite_after"] - row["composite_before"]
+                                  if not is_missing(row["composite_before"]) and not is_missing(row["composite_after"])
+                                  else np.nan)
+        row["grade_before"] = grade(row["composite_before"] if not is_missing(row["composite_before"]) else float("nan"))
+        row["grade_after"] = grade(row["composite_after"] if not is_missing(row["composite_after"]) else float("nan"))
+        rows.append(row)
+    cols = ["ticker", "name", "currency", "annual_from_counterparty_usd", "lost_revenue_usd", "quantified",
+            "revenue_before", "revenue_after", "fcf_before", "fcf_after", "net_debt_to_ebitda_before",
+            "net_debt_to_ebitda_after", "composite_before", "composite_after", "composite_delta",
+            "grade_before", "grade_after"] + [f"{p}_{w}" for p in PILLARS for w in ("before", "after")]
+    table = pd.DataFrame(rows, columns=cols).set_index("ticker") if rows else pd.DataFrame(columns=cols).set_index("ticker")
+    return StressResult(counterparty, honoured, table)
+
+
+def _get(frame: pd.DataFrame, t: str, col: str) -> float:
+    try:
+        v = frame.at[t, col]
+    except KeyError:
+        return float("nan")
+    return float(v) if not is_missing(v) else float("nan")
+
+
+def _market_of(ctx: Context) -> pd.DataFrame:
+    c = ctx.companies
+    return pd.DataFrame({"ticker": c.index, "price_currency": "USD", "market_cap": c["market_cap_usd"].to_numpy(),
+                         "shares_outstanding": np.nan, "as_of": c["market_cap_as_of"].to_numpy(),
+                         "source": c["market_cap_source"].to_numpy()})
+
+
+def _universe_of(ctx: Context) -> pd.DataFrame:
+    c = ctx.companies
+    return pd.DataFrame({"ticker": c.index, "name": c["name"].to_numpy(), "segment": c["segment"].to_numpy(),
+                         "subsegment": c["subsegment"].to_numpy()})
+
+
+def _fx_of(ctx: Context) -> pd.DataFrame:
+    c = ctx.companies.dropna(subset=["currency", "fx_usd"]).drop_duplicates("currency")
+    fx = pd.DataFrame({"currency": c["currency"].to_numpy(), "usd_per_unit": c["fx_usd"].to_numpy()})
+    if "USD" not in set(fx["currency"]):
+        fx = pd.concat([fx, pd.DataFrame({"currency": ["USD"], "usd_per_unit": [1.0]})], ignore_index=True)
+    return fx

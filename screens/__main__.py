@@ -1,0 +1,206 @@
+"""Command line: ``python -m screens score|card|loop``.
+
+* ``score [--preset NAME] [--segment S] [--relative] [--json|--csv]`` -- the ranked table;
+* ``card TICKER [--json] [--png out.png] [--preset NAME] [--relative]`` -- one scorecard;
+* ``loop [--as-of DATE] [--stress COUNTERPARTY=P] [--include-low] [--json]`` -- the loop graph.
+
+Exit codes: 0 ok, 2 unknown ticker or bad argument, 3 PNG export failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from typing import Any
+
+import pandas as pd
+
+from metrics.checks import PILLARS
+from metrics.engine import history, scorecard, stress_test
+from metrics.presets import DEFAULT_PRESET, apply_filters, load_presets
+from screens.export import safe_csv
+
+TABLE_COLUMNS = ["rank", "name", "segment", "market_cap_usd", "fiscal_year", "balance_sheet", "free_cash_flow",
+                 "pricing_power", "loop_exposure", "composite", "grade", "net_debt_to_ebitda", "fcf_margin",
+                 "gross_margin", "on_cycle"]
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=lambda o: None if pd.isna(o) else str(o), allow_nan=False)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = df.reset_index().astype(object).where(df.reset_index().notna(), None)
+    return out.to_dict("records")
+
+
+def _preset(name: str):
+    presets = load_presets()
+    if name not in presets:
+        raise SystemExit(_fail(f"Unknown preset {name!r}. Choose one of: {', '.join(presets)}"))
+    return presets[name]
+
+
+def _fail(msg: str, code: int = 2) -> int:
+    print(msg, file=sys.stderr)
+    return code
+
+
+def cmd_score(args) -> int:
+    from screens.model import build_scored
+
+    preset = _preset(args.preset)
+    scored = build_scored()
+    table = scored.table(preset.weights, args.relative)
+    if args.segment:
+        segs = set(table["segment"])
+        if args.segment not in segs:
+            return _fail(f"Unknown segment {args.segment!r}. Choose one of: {', '.join(sorted(segs))}")
+        table = table[table["segment"] == args.segment]
+    table = apply_filters(table, preset.filters)
+    table = table[TABLE_COLUMNS]
+    if args.json:
+        print(_json({"preset": preset.name, "mode": "sector-relative" if args.relative else "absolute",
+                     "weights": preset.weights, "rows": _records(table)}))
+    elif args.csv:
+        sys.stdout.write(safe_csv(table.reset_index()).decode("utf-8"))
+    else:
+        show = table.copy()
+        show["market_cap_usd"] = (show["market_cap_usd"] / 1e9).round(1)
+        show = show.rename(columns={"market_cap_usd": "mcap_usd_bn"})
+        for c in list(PILLARS) + ["composite"]:
+            show[c] = show[c].round(0)
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
+            print(f"Preset: {preset.name} · mode: {'sector-relative' if args.relative else 'absolute'}")
+            print(show.drop(columns=["net_debt_to_ebitda", "fcf_margin", "gross_margin"]).to_string(na_rep="n.a."))
+    return 0
+
+
+def cmd_card(args) -> int:
+    from screens.model import build_scored
+
+    preset = _preset(args.preset)
+    scored = build_scored()
+    ticker = args.ticker.strip().upper()
+    if ticker not in scored.ctx.index:
+        return _fail(f"Unknown ticker {args.ticker!r}: not in the Kosmos universe "
+                     f"({len(scored.ctx.index)} companies). Add it with `python -m data refresh {ticker}`.")
+    card = scorecard(scored, ticker, preset.weights, args.relative)
+    if args.png:
+        from screens.charts import scorecard_figure
+        from screens.export import write_png
+
+        segs = scored.ctx.companies["segment"].to_dict()
+        fig = scorecard_figure(card, history(scored, ticker), scored.ctx.loop.graph, segs)
+        try:
+            write_png(fig, args.png)
+        except Exception as exc:  # noqa: BLE001 - kaleido / Chromium problems become a message
+            return _fail(f"PNG export failed: {exc}. Kaleido needs Chromium (apt-get install chromium).", 3)
+        print(f"Wrote {args.png} (1600x900)", file=sys.stderr)
+    if args.json or not args.png:
+        print(_json(card))
+    return 0
+
+
+def cmd_loop(args) -> int:
+    from data.loader import load_dataset
+    from screens.model import build_scored
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = pd.Timestamp(args.as_of)
+        except (ValueError, TypeError):
+            return _fail(f"--as-of {args.as_of!r} is not a date (use YYYY-MM-DD).")
+    scored = build_scored(load_dataset(), as_of=as_of, include_low=args.include_low)
+    lc = scored.ctx.loop
+    table = scored.table()
+    out: dict[str, Any] = {
+        "as_of": None if as_of is None else as_of.strftime("%Y-%m-%d"),
+        "nodes": sorted(lc.graph.nodes),
+        "edges": [{"payer": u, "payee": v, "flows": d["flows"], "amount_usd": None if pd.isna(d["amount_usd"]) else d["amount_usd"],
+                   "deals": d["deals"], "fully_disclosed": d["fully_disclosed"]} for u, v, d in lc.graph.edges(data=True)],
+        "cycles": [{"nodes": c.nodes, "length": c.length,
+                    "amount_usd": None if pd.isna(c.amount_usd) else c.amount_usd} for c in lc.cycles],
+        "exposure": {},
+    }
+    res = scored.results
+    for t in sorted(set(lc.graph.nodes) & set(table.index)):
+        out["exposure"][t] = {
+            "loop_revenue_share": _num(res["loop_revenue_share"].at[t, "value"]),
+            "on_cycle": bool(table.at[t, "on_cycle"]), "cycle_count": int(table.at[t, "cycle_count"]),
+            "vendor_financing": _num(res["vendor_financing"].at[t, "value"]),
+            "backlog_concentration": _num(res["backlog_concentration"].at[t, "value"]),
+            "counterparty_quality": _num(res["counterparty_quality"].at[t, "value"]),
+            "score": _num(table.at[t, "loop_exposure"]), "status": table.at[t, "loop_exposure_status"],
+        }
+    if args.stress:
+        try:
+            cp, p = args.stress.rsplit("=", 1)
+            p = float(p.rstrip("%"))
+            p = p / 100 if p > 1 else p
+            if not 0 <= p <= 1:
+                raise ValueError
+        except ValueError:
+            return _fail(f"--stress {args.stress!r}: use COUNTERPARTY=P with P a share (0.5) or percent (50).")
+        if cp not in lc.graph:
+            return _fail(f"--stress: {cp!r} is not a loop counterparty. Known: {', '.join(sorted(lc.graph.nodes))}")
+        st = stress_test(scored, cp, p)
+        out["stress"] = {"counterparty": cp, "honoured": p, "companies": _records(st.table)}
+    if args.json:
+        print(_json(out))
+    else:
+        print(f"{len(out['nodes'])} parties, {len(out['edges'])} money flows, {len(out['cycles'])} cycles (length <= 6)")
+        for c in lc.cycles[:15]:
+            amt = "undisclosed" if pd.isna(c.amount_usd) else f"USD {c.amount_usd / 1e9:.1f} bn"
+            print(f"  {' -> '.join(c.nodes + c.nodes[:1])}: {amt}")
+        if "stress" in out:
+            print(f"Stress: {out['stress']['counterparty']} honours {p:.0%}")
+            cols = ["lost_revenue_usd", "composite_before", "composite_after", "composite_delta"]
+            with pd.option_context("display.width", 200):
+                print(st.table[cols].round(1).to_string(na_rep="n.a."))
+    return 0
+
+
+def _num(x) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m screens", description="Kosmos scores from the command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("score", help="ranked table")
+    s.add_argument("--preset", default=DEFAULT_PRESET)
+    s.add_argument("--segment")
+    s.add_argument("--relative", action="store_true", help="sector-relative percentiles")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    s.set_defaults(func=cmd_score)
+    c = sub.add_parser("card", help="one company's scorecard")
+    c.add_argument("ticker")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--png", help="write the 1600x900 scorecard PNG here (needs Chromium)")
+    c.add_argument("--preset", default=DEFAULT_PRESET)
+    c.add_argument("--relative", action="store_true")
+    c.set_defaults(func=cmd_card)
+    lp = sub.add_parser("loop", help="circular-financing graph, cycles and exposure")
+    lp.add_argument("--as-of")
+    lp.add_argument("--stress", help="COUNTERPARTY=P, e.g. OpenAI=0.5")
+    lp.add_argument("--include-low", action="store_true", help="count low-confidence amounts too")
+    lp.add_argument("--json", action="store_true")
+    lp.set_defaults(func=cmd_loop)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else 2
+    try:
+        return args.func(args)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,301 @@
+"""Plotly figures (no Streamlit): pillar polar, sparklines, loop network, Sankey, the 16:9 scorecard."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from metrics.checks import PILLARS
+from metrics.format import format_value, is_missing, money
+
+SEGMENT_COLOURS = {"chips": "#1f77b4", "networking": "#9467bd", "cloud": "#ff7f0e", "energy": "#2ca02c",
+                   "other": "#7f7f7f", "private": "#d62728"}
+FLOW_COLOURS = {"equity_investment": "#d62728", "compute_contract": "#1f77b4", "chip_supply": "#2ca02c",
+                "custom_silicon": "#17becf", "warrant": "#e377c2", "capacity_backstop": "#8c564b",
+                "loan_or_lease": "#bcbd22", "jv_commitment": "#9467bd", "other": "#7f7f7f"}
+RESULT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "n.a.": "#6e7781"}
+GRADE_COLOURS = {"A": "#1a7f37", "B": "#4c9a2a", "C": "#bf8700", "D": "#d4682a", "F": "#cf222e", "n.a.": "#6e7781"}
+PILLAR_SHORT = {"balance_sheet": "Balance sheet", "free_cash_flow": "Free cash flow",
+                "pricing_power": "Pricing power", "loop_exposure": "Loop exposure"}
+POLAR_SHORT = {"balance_sheet": "Balance", "free_cash_flow": "FCF", "pricing_power": "Pricing", "loop_exposure": "Loop"}
+CARD_W, CARD_H = 1600, 900
+
+
+def pillar_polar(card: dict[str, Any]) -> go.Barpolar:
+    """Polar bars of the four pillar scores (0–100); missing pillars drawn at 0 and labelled n.a."""
+    labels, values, texts = [], [], []
+    for pid in PILLARS:
+        p = card["pillars"][pid]
+        s = p["score"]
+        labels.append(POLAR_SHORT[pid])
+        values.append(0 if s is None else s)
+        texts.append("n.a." if s is None else f"{s:.0f}")
+    colours = ["#6e7781" if t == "n.a." else "#1f4e79" for t in texts]
+    return go.Barpolar(r=values, theta=labels, marker_color=colours, text=texts, opacity=0.85,
+                       hovertemplate="%{theta}: %{text}<extra></extra>", name="Pillars")
+
+
+def ego_network(graph: nx.DiGraph, centre: str, segments: dict[str, str] | None = None,
+                max_nodes: int = 14) -> tuple[list[go.Scatter], dict[str, tuple[float, float]]]:
+    """Scatter traces (edges then nodes) of ``centre``'s direct loop counterparties on a circle."""
+    segments = segments or {}
+    if centre not in graph:
+        return [], {}
+    nbrs = sorted(set(graph.successors(centre)) | set(graph.predecessors(centre)))[: max_nodes - 1]
+    pos = {centre: (0.0, 0.0)}
+    for i, n in enumerate(nbrs):
+        a = 2 * math.pi * i / max(1, len(nbrs))
+        pos[n] = (math.cos(a), math.sin(a))
+    traces: list[go.Scatter] = []
+    for u, v, data in graph.subgraph([centre, *nbrs]).edges(data=True):
+        if centre not in (u, v):
+            continue
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        flow = data["flows"][0]
+        amt = money(data["amount_usd"]) if not is_missing(data["amount_usd"]) else "undisclosed"
+        traces.append(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", line=dict(color=FLOW_COLOURS.get(flow, "#999"), width=2),
+                                 hoverinfo="text", text=f"{u} → {v}: {', '.join(data['flows'])}, {amt}", showlegend=False))
+        # arrow head as a marker near the payee
+        traces.append(go.Scatter(x=[x0 + 0.85 * (x1 - x0)], y=[y0 + 0.85 * (y1 - y0)], mode="markers",
+                                 marker=dict(symbol="arrow", angleref="previous", size=10,
+                                             color=FLOW_COLOURS.get(flow, "#999")),
+                                 hoverinfo="skip", showlegend=False))
+    names = [centre, *nbrs]
+    traces.append(go.Scatter(
+        x=[pos[n][0] for n in names], y=[pos[n][1] for n in names], mode="markers+text",
+        text=names, textposition="bottom center", textfont=dict(size=11),
+        marker=dict(size=[22] + [14] * len(nbrs),
+                    color=[SEGMENT_COLOURS.get(segments.get(n, "private"), "#d62728") for n in names],
+                    line=dict(color="white", width=1)),
+        hoverinfo="text", showlegend=False))
+    return traces, pos
+
+
+def sparkline_values(series: pd.Series) -> list[float]:
+    return [float(v) for v in series.dropna().tolist()]
+
+
+def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph | None,
+                     segments: dict[str, str] | None = None) -> go.Figure:
+    """The whole scorecard as one 1600x900 figure (its toolbar exports the PNG in the browser)."""
+    fig = make_subplots(
+        rows=4, cols=3, column_widths=[0.22, 0.58, 0.20], row_heights=[0.25, 0.25, 0.25, 0.25],
+        specs=[[{"type": "polar", "rowspan": 2}, {"type": "table", "rowspan": 4}, {"type": "xy", "rowspan": 2}],
+               [None, None, None],
+               [{"type": "xy"}, None, {"type": "xy"}],
+               [{"type": "xy"}, None, {"type": "xy"}]],
+        horizontal_spacing=0.03, vertical_spacing=0.07,
+        subplot_titles=("", "", "Loop ego network", "Revenue", "Free cash flow", "Gross margin", "Net debt"),
+    )
+    fig.add_trace(pillar_polar(card), row=1, col=1)
+    # checks table
+    pil, lab, res, val, expl, colours = [], [], [], [], [], []
+    for pid in PILLARS:
+        p = card["pillars"][pid]
+        score = "n.a." if p["score"] is None else f"{p['score']:.0f}"
+        for c in p["checks"]:
+            pil.append(f"{POLAR_SHORT[pid]} · {score}")
+            lab.append(c["label"])
+            res.append(c["result"].upper())
+            val.append(format_value(c["value"], c["unit"]))
+            expl.append(_wrap(c["explanation"], 112, lines=1))
+            colours.append(RESULT_COLOURS.get(c["result"], "#999"))
+    fig.add_trace(go.Table(
+        columnwidth=[1.05, 2.2, 0.55, 0.7, 6.2],
+        header=dict(values=["Pillar", "Check", "Result", "Value", "Explanation"], fill_color="#1f4e79",
+                    font=dict(color="white", size=11), align="left", height=22),
+        cells=dict(values=[pil, lab, res, val, expl], align="left", height=24, font=dict(size=9.5, color=[
+            ["#24292f"] * len(pil), ["#24292f"] * len(pil), colours, ["#24292f"] * len(pil), ["#24292f"] * len(pil)]),
+            fill_color=[["#f6f8fa" if i % 2 else "white" for i in range(len(pil))]] * 5),
+    ), row=1, col=2)
+    # ego network
+    if graph is not None:
+        traces, _ = ego_network(graph, card["ticker"], segments)
+        for t in traces:
+            fig.add_trace(t, row=1, col=3)
+        if not traces:
+            _note(fig, 1, 3, "Not in the loop data set")
+    fig.update_xaxes(visible=False, row=1, col=3)
+    fig.update_yaxes(visible=False, row=1, col=3)
+    cur = card.get("currency") or ""
+    spark = [("revenue", 3, 1, f"{cur}"), ("gross_margin", 4, 1, "fraction"),
+             ("fcf", 3, 3, f"{cur}"), ("net_debt", 4, 3, f"{cur}")]
+    for col, r, c, name in spark:
+        s = hist[col].dropna() if col in hist else pd.Series(dtype=float)
+        if s.empty:
+            _note(fig, r, c, "n.a. — not reported")
+        else:
+            fig.add_trace(go.Scatter(x=[f"FY{int(y)}" for y in s.index], y=s.values, mode="lines+markers", name=name,
+                                     line=dict(color="#1f4e79"), showlegend=False,
+                                     hovertemplate=f"{name} %{{x}}: %{{y:,.3s}}<extra></extra>"), row=r, col=c)
+        fig.update_yaxes(title_text=name, title_font=dict(size=10), tickfont=dict(size=9), row=r, col=c)
+        fig.update_xaxes(tickfont=dict(size=9), row=r, col=c)
+    g = card["grade"]
+    comp = "n.a." if card["composite"] is None else f"{card['composite']:.0f}"
+    title = (f"<b>{_esc(card['name'])} ({_esc(card['ticker'])})</b>  ·  {_esc(card['segment'])} / {_esc(card.get('subsegment') or '')}"
+             f"  ·  Composite {comp}  ·  Grade <b><span style='color:{GRADE_COLOURS.get(g, '#333')}'>{g}</span></b>")
+    sub = (f"As of {card['as_of'] or 'n.a.'} (FY{card['fiscal_year'] or 'n.a.'}) · {card['currency'] or 'no currency'} · "
+           f"Source: {_esc(card['data_source'])} · Mode: {card['mode']} · Kosmos — not investment advice")
+    fig.update_layout(
+        width=CARD_W, height=CARD_H, margin=dict(l=30, r=30, t=90, b=30), paper_bgcolor="white",
+        title=dict(text=f"{title}<br><span style='font-size:13px;color:#57606a'>{sub}</span>", x=0.01, y=0.97,
+                   font=dict(size=20)),
+        polar=dict(radialaxis=dict(range=[0, 100], tickfont=dict(size=9)),
+                   angularaxis=dict(tickfont=dict(size=12), rotation=90, direction="clockwise")),
+        showlegend=False,
+    )
+    return fig
+
+
+def _note(fig: go.Figure, row: int, col: int, text: str) -> None:
+    """Centred grey note inside one subplot (axes found from the grid, not guessed)."""
+    sub = fig.get_subplot(row, col)
+    x = sum(sub.xaxis.domain) / 2
+    y = sum(sub.yaxis.domain) / 2
+    fig.add_annotation(text=text, x=x, y=y, xref="paper", yref="paper", showarrow=False,
+                       font=dict(color="#6e7781", size=12))
+    fig.update_xaxes(visible=False, row=row, col=col)
+    fig.update_yaxes(visible=False, row=row, col=col)
+
+
+def _wrap(text: str, width: int, lines: int = 2) -> str:
+    words, out, line = text.split(), [], ""
+    for w in words:
+        if len(line) + len(w) + 1 > width:
+            out.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    out.append(line)
+    return "<br>".join(_esc(x) for x in out[:lines]) + ("…" if len(out) > lines else "")
+
+
+def _esc(text: Any) -> str:
+    """Escape text for plotly's HTML-like labels (user data is never markup)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def network_figure(graph: nx.DiGraph, cycles_nodes: list[list[str]], segments: dict[str, str],
+                   market_caps: dict[str, float], highlight: str | None = None) -> go.Figure:
+    """The loop map: nodes sized by market cap (deal volume for private ones), coloured by segment;
+    edges coloured by flow type with amount, date and source on hover; cycle edges thicker."""
+    if graph.number_of_nodes() == 0:
+        fig = go.Figure()
+        fig.add_annotation(text="No deals on or before this date", x=0.5, y=0.5, showarrow=False)
+        return fig
+    pos = nx.spring_layout(graph, seed=7, k=1.2 / math.sqrt(graph.number_of_nodes()))
+    cyc_edges = {(c[i], c[(i + 1) % len(c)]) for c in cycles_nodes for i in range(len(c))}
+    fig = go.Figure()
+    for u, v, d in graph.edges(data=True):
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        flow = d["flows"][0]
+        amt = money(d["amount_usd"]) if not is_missing(d["amount_usd"]) else "undisclosed"
+        date = d["first_announced"].strftime("%Y-%m") if not pd.isna(d["first_announced"]) else "n.a."
+        src = _esc(d["sources"][0][:80]) if d["sources"] else ""
+        dim = highlight and highlight not in (u, v)
+        fig.add_trace(go.Scatter(
+            x=[x0, x1, None], y=[y0, y1, None], mode="lines",
+            line=dict(color=FLOW_COLOURS.get(flow, "#999"), width=3.5 if (u, v) in cyc_edges else 1.3),
+            opacity=0.15 if dim else 0.8, hoverinfo="text", showlegend=False,
+            text=f"{_esc(u)} → {_esc(v)}<br>{', '.join(d['flows'])}<br>{amt} · since {date}<br>{len(d['deals'])} deal(s)<br>{src}"))
+        fig.add_trace(go.Scatter(x=[x0 + 0.9 * (x1 - x0)], y=[y0 + 0.9 * (y1 - y0)], mode="markers", hoverinfo="skip",
+                                 marker=dict(symbol="arrow", angleref="previous", size=9, color=FLOW_COLOURS.get(flow, "#999")),
+                                 opacity=0.15 if dim else 0.9, showlegend=False))
+    for flow, colour in FLOW_COLOURS.items():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3), name=flow.replace("_", " ")))
+    nodes = list(graph.nodes)
+    volume = {n: sum(d["amount_usd"] for _, _, d in graph.edges(n, data=True) if not is_missing(d["amount_usd"]))
+              + sum(d["amount_usd"] for _, _, d in graph.in_edges(n, data=True) if not is_missing(d["amount_usd"]))
+              for n in nodes}
+    sizes = []
+    for n in nodes:
+        base = market_caps.get(n) if not is_missing(market_caps.get(n)) else volume.get(n, 0)
+        sizes.append(10 + 30 * math.sqrt(max(base or 0, 0) / 4e12))
+    fig.add_trace(go.Scatter(
+        x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text", text=[_esc(n) for n in nodes],
+        textposition="top center", showlegend=False,
+        marker=dict(size=sizes, color=[SEGMENT_COLOURS.get(segments.get(n, "private"), "#d62728") for n in nodes],
+                    line=dict(color=["black" if n == highlight else "white" for n in nodes], width=2)),
+        hovertext=[f"{_esc(n)} ({segments.get(n, 'private')})<br>size: "
+                   f"{'market cap ' + money(market_caps[n]) if not is_missing(market_caps.get(n)) else 'deal volume ' + money(volume.get(n, 0))}"
+                   for n in nodes], hoverinfo="text"))
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(visible=False),
+                      yaxis=dict(visible=False), legend=dict(orientation="h", y=-0.02), plot_bgcolor="white")
+    return fig
+
+
+def sankey_figure(graph: nx.DiGraph) -> go.Figure:
+    """Sankey of disclosed money flows (edges with an amount; undisclosed ones are listed elsewhere)."""
+    edges = [(u, v, d) for u, v, d in graph.edges(data=True) if not is_missing(d["amount_usd"]) and d["amount_usd"] > 0]
+    nodes = sorted({u for u, _, _ in edges} | {v for _, v, _ in edges})
+    index = {n: i for i, n in enumerate(nodes)}
+    fig = go.Figure(go.Sankey(
+        node=dict(label=[_esc(n) for n in nodes], pad=12, thickness=14),
+        link=dict(source=[index[u] for u, _, _ in edges], target=[index[v] for _, v, _ in edges],
+                  value=[d["amount_usd"] / 1e9 for _, _, d in edges],
+                  color=[_rgba(FLOW_COLOURS.get(d["flows"][0], "#999999"), 0.45) for _, _, d in edges],
+                  customdata=[", ".join(d["flows"]) for _, _, d in edges],
+                  hovertemplate="%{source.label} → %{target.label}<br>USD %{value:.1f} bn<br>%{customdata}<extra></extra>"),
+    ))
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=10, b=10), font=dict(size=11))
+    return fig
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def treemap_figure(table: pd.DataFrame, max_companies: int = 400) -> tuple[go.Figure, str | None]:
+    """Segment -> company treemap, size = market cap (USD), colour = composite. Large universes are
+    capped to the biggest companies with a notice."""
+    t = table.dropna(subset=["market_cap_usd"])
+    t = t[t["market_cap_usd"] > 0]
+    notice = None
+    if len(t) > max_companies:
+        notice = f"Treemap shows the {max_companies} largest of {len(t):,} companies with a market cap."
+        t = t.nlargest(max_companies, "market_cap_usd")
+    if t.empty:
+        return go.Figure(), "No company in the current result has a market cap on record."
+    labels = list(t.index) + sorted(set(t["segment"]))
+    parents = list(t["segment"]) + [""] * len(set(t["segment"]))
+    values = list(t["market_cap_usd"] / 1e9) + [0] * len(set(t["segment"]))
+    colour = list(t["composite"].fillna(-1)) + [np.nan] * len(set(t["segment"]))
+    text = [f"{_esc(n)}<br>composite {'n.a.' if c < 0 else f'{c:.0f}'}" for n, c in zip(t["name"], t["composite"].fillna(-1))] + [""] * len(set(t["segment"]))
+    fig = go.Figure(go.Treemap(
+        labels=labels, parents=parents, values=values, branchvalues="remainder", text=text,
+        marker=dict(colors=colour, colorscale=[[0, "#bbbbbb"], [0.001, "#cf222e"], [0.5, "#f2cc60"], [1, "#1a7f37"]],
+                    cmin=-1, cmax=100, colorbar=dict(title="Composite")),
+        hovertemplate="%{label}<br>market cap USD %{value:,.0f} bn<br>%{text}<extra></extra>",
+    ))
+    fig.update_layout(height=420, margin=dict(l=5, r=5, t=30, b=5), title="Market map: size = market cap, colour = composite (grey = n.a.)")
+    return fig, notice
+
+
+def scatter_figure(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: str, max_points: int = 2000) -> tuple[go.Figure, str | None]:
+    """Bubble scatter (bubble = market cap); samples large universes with a notice."""
+    t = table.dropna(subset=[x, y])
+    notice = None
+    if len(t) > max_points:
+        notice = f"Scatter shows a random sample of {max_points:,} of {len(t):,} companies."
+        t = t.sample(max_points, random_state=0)
+    size = np.sqrt(t["market_cap_usd"].fillna(0).clip(lower=0) / 1e9) + 6
+    fig = go.Figure()
+    for seg, grp in t.groupby("segment"):
+        fig.add_trace(go.Scatter(
+            x=grp[x], y=grp[y], mode="markers+text" if len(t) < 60 else "markers", text=list(grp.index),
+            textposition="top center", name=seg,
+            marker=dict(size=size.loc[grp.index], sizemode="diameter", color=SEGMENT_COLOURS.get(seg, "#7f7f7f"), opacity=0.7),
+            hovertemplate="%{text}<br>" + x_label + ": %{x:.2f}<br>" + y_label + ": %{y:.2f}<extra></extra>"))
+    fig.update_layout(height=420, margin=dict(l=5, r=5, t=30, b=5), xaxis_title=x_label, yaxis_title=y_label,
+                      title=f"{y_label} vs {x_label} (bubble = market cap)")
+    if t.empty:
+        notice = notice or "No company has both values."
+    return fig, notice
