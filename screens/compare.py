@@ -1,0 +1,72 @@
+"""Compare 2 to 4 companies side by side; shareable with ?tickers=A,B."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from metrics import financials as F
+from metrics.checks import PILLARS
+from metrics.format import format_value
+from metrics.engine import CARD_METRICS
+from metrics.checks import CHECKS_BY_ID
+from screens import state
+from screens.charts import POLAR_SHORT
+
+DEFAULT = ["MSFT", "ORCL"]
+
+
+def render() -> None:
+    controls = state.sidebar()
+    state.show_notices()
+    st.title("Compare")
+    sc = state.scored()
+    universe = state.dataset().universe
+    known = set(universe["ticker"])
+    raw = st.query_params.get("tickers")
+    chosen = st.session_state.get("compare") or [t for t in DEFAULT if t in known]
+    if raw is not None:
+        good, bad = state.parse_tickers(raw, known, limit=4)
+        if good:
+            chosen = good
+    names = dict(zip(universe["ticker"], universe["name"]))
+    picked = st.multiselect("Companies (2 to 4)", sorted(known), default=chosen, max_selections=4,
+                            format_func=lambda t: f"{t} — {names.get(t, t)}")
+    st.session_state["compare"] = picked
+    state.sync_query_params(tickers=",".join(picked))
+    if len(picked) < 2:
+        st.info("Pick at least two companies to compare.")
+        return
+    table = sc.table(controls.weights, controls.relative).loc[picked]
+    fig = go.Figure()
+    for t in picked:
+        r = [0 if pd.isna(table.at[t, p]) else table.at[t, p] for p in PILLARS]
+        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=[POLAR_SHORT[p] for p in PILLARS] + [POLAR_SHORT["balance_sheet"]],
+                                      name=t, fill="toself", opacity=0.5))
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100])), height=420, margin=dict(t=30, b=30))
+    c1, c2 = st.columns([1, 1])
+    c1.plotly_chart(fig, width="stretch", key="compare_polar")
+    rows = {"Grade": table["grade"], "Composite": table["composite"].round(0)}
+    for p, lab in PILLARS.items():
+        rows[lab] = table[p].round(0)
+    for key, cid in CARD_METRICS.items():
+        unit = CHECKS_BY_ID[cid].unit
+        rows[CHECKS_BY_ID[cid].label] = sc.results[cid]["value"].reindex(picked).map(lambda v, u=unit: format_value(v, u))
+    rows["Latest FY"] = table["fiscal_year"].map(lambda y: "n.a." if pd.isna(y) else f"FY{int(y)}")
+    rows["Currency"] = table["currency"].fillna("n.a.")
+    comp = pd.DataFrame(rows).T.astype(str).replace({"nan": "n.a."})
+    c2.dataframe(comp, width="stretch", height=560)
+    spark = pd.DataFrame(index=picked)
+    for col, label in ((F.REVENUE, "Revenue history"), (F.FCF_D, "FCF history")):
+        s = sc.ctx.panel[col].dropna()
+        lists = s.groupby(level="ticker").agg(list) if not s.empty else pd.Series(dtype=object)
+        spark[label] = [lists.get(t, []) if isinstance(lists.get(t, []), list) else [] for t in picked]
+    st.dataframe(spark, width="stretch", column_config={
+        "Revenue history": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
+        "FCF history": st.column_config.LineChartColumn("FCF history (reporting currency)")})
+    st.text_input("Share link", state.share_link("compare", tickers=",".join(picked)), key="compare_link")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,57 @@
+"""Methodology: every metric's formula, unit, threshold and reference; sources; limitations."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from metrics.checks import CHECKS, PILLARS
+from metrics import scoring
+from screens import state
+
+
+def render() -> None:
+    state.sidebar()
+    state.show_notices()
+    ds = state.dataset()
+    st.title("Methodology")
+    st.info("Kosmos is a research tool. Nothing here is investment advice.", icon="ℹ️")
+    st.header("Scores")
+    st.markdown(scoring.__doc__.split("Rules (also on the Methodology page):", 1)[-1])
+    st.header("Checks")
+    for pid, label in PILLARS.items():
+        st.subheader(label)
+        rows = [{"Check": c.label, "Formula": c.formula, "Unit": c.unit, "Threshold (pass)": c.threshold,
+                 "Reference": c.reference, "What it tells you": c.help} for c in CHECKS if c.pillar == pid]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        with st.expander(f"Exact rules of the {label.lower()} checks"):
+            for c in CHECKS:
+                if c.pillar == pid:
+                    st.markdown(f"**{c.label}** (`{c.id}`)")
+                    st.text((c.compute.__doc__ or "").strip())
+    st.header("Data sources and as-of dates")
+    yr = ds.fiscal_year_range
+    st.markdown(
+        f"- **Embedded data set**: reported annual figures compiled from filings and statement pages, one value "
+        f"per row with its source URL, fiscal years FY{yr[0]}–FY{yr[1]} (each company's latest year differs: see its "
+        f"scorecard). Nothing is filled, estimated or interpolated; derived numbers (EBITDA when not reported, FCF "
+        f"when not reported, net debt) are computed at run time.\n"
+        f"- **Market caps** carry their own dates; they are not one snapshot.\n"
+        f"- **Yahoo Finance** (live refresh through yfinance): annual statements and quote data; cached locally "
+        f"with the fetch time; older than 24 h is flagged stale.\n"
+        f"- **FX**: live rates from Yahoo (e.g. TWDUSD=X) after a refresh; offline only USD is known, so "
+        f"cross-currency metrics of non-USD reporters are n.a. rather than guessed.\n"
+        f"- **Loop data**: deals and disclosed concentration compiled from news and filings (2023 to mid-2026), "
+        f"each with a confidence flag: excluded (terminated, not executed, stake valuations), low (unconfirmed or "
+        f"estimated; counted only on request), medium ('up to', announced), high.")
+    st.header("Limitations")
+    st.markdown(
+        "- Coverage is uneven: several companies lack balance-sheet or cash-flow lines; the chips segment has no "
+        "embedded figures yet and is scored only after a live refresh.\n"
+        "- A missing check scores zero points, so pillar scores also measure how verifiable a company is.\n"
+        "- Loop amounts are headline values; deals without a term cannot be annualised.\n"
+        "- The stress test removes lost revenue one for one from profit and cash flow (costs fixed in the short run).")
+
+
+if __name__ == "__main__":
+    render()

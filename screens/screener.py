@@ -1,0 +1,171 @@
+"""Screener: filters, live count, ranked table, heat map, scatter, CSV export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from metrics import financials as F
+from metrics.checks import PILLARS
+from screens import state
+from screens.charts import scatter_figure, treemap_figure
+from screens.export import safe_csv
+
+HELP = {
+    "composite": "Weighted mean of the pillar scores with enough data (0–100).",
+    "grade": "A ≥ 80, B ≥ 65, C ≥ 50, D ≥ 35, F below; n.a. when fewer than two pillars have enough data.",
+    "balance_sheet": "Net debt/EBITDA, interest coverage, current ratio, leverage trend, refinancing pressure, Altman Z''.",
+    "free_cash_flow": "FCF margin, conversion, yield, consistency, capex/OCF, payouts covered.",
+    "pricing_power": "Gross margin level and stability, gross profitability, operating margin and trend, normalisation stress.",
+    "loop_exposure": "100 = independent of the circular-financing loop.",
+    "net_debt_to_ebitda": "(Total debt − cash & short-term investments) / EBITDA, latest fiscal year. Negative = net cash.",
+    "fcf_margin": "Free cash flow / revenue, latest fiscal year.",
+    "gross_margin": "Gross profit / revenue, latest fiscal year.",
+    "market_cap_usd": "Market capitalisation in USD bn, each with its own date (see the scorecard's sources).",
+}
+
+
+def _history_lists(panel: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
+    """Per ticker the list of yearly values (for sparklines), empty list if none."""
+    s = panel[column].dropna()
+    if s.empty:
+        return pd.Series([[] for _ in index], index=index)
+    lists = s.groupby(level="ticker").agg(list)
+    return lists.reindex(index).apply(lambda v: v if isinstance(v, list) else [])
+
+
+def filter_table(table: pd.DataFrame, f: dict) -> pd.DataFrame:
+    """Apply the screener's filters (pure; missing values never pass a threshold)."""
+    m = pd.Series(True, index=table.index)
+    if f.get("segments"):
+        m &= table["segment"].isin(f["segments"])
+    if f.get("subsegments"):
+        m &= table["subsegment"].isin(f["subsegments"])
+    lo, hi = f.get("mcap_range") or (None, None)
+    if lo is not None and lo > 0:
+        m &= table["market_cap_usd"].ge(lo * 1e9)
+    if hi is not None:
+        m &= table["market_cap_usd"].le(hi * 1e9) | (table["market_cap_usd"].isna() & (lo is None or lo <= 0))
+    for p in PILLARS:
+        v = f.get(f"min_{p}", 0)
+        if v and v > 0:
+            m &= table[p].ge(v)
+    if f.get("max_nd_ebitda") is not None:
+        nd = table["net_debt_to_ebitda"]
+        net_cash = table["net_debt_to_ebitda_result"].eq("pass") & (nd.isna() | nd.le(0))
+        m &= nd.le(f["max_nd_ebitda"]) | net_cash
+    if f.get("min_fcf_margin") is not None:
+        m &= table["fcf_margin"].ge(f["min_fcf_margin"])
+    if f.get("min_gross_margin") is not None:
+        m &= table["gross_margin"].ge(f["min_gross_margin"])
+    if f.get("exclude_on_cycle"):
+        m &= ~table["on_cycle"].fillna(False).astype(bool)
+    return table[m]
+
+
+def render() -> None:
+    controls = state.sidebar()
+    state.show_notices()
+    st.title("Screener")
+    st.caption("The AI-industry ecosystem — chips, networking, cloud, energy — scored on balance-sheet strength, "
+               "free cash flow, pricing power and exposure to the circular-financing loop.")
+    sc = state.scored()
+    table = sc.table(controls.weights, controls.relative)
+    pf = controls.preset.filters
+
+    with st.expander("Filters", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        segs = sorted(table["segment"].dropna().unique())
+        segments = c1.multiselect("Segment", segs, key="f_segments")
+        subs = sorted(table.loc[table["segment"].isin(segments) if segments else slice(None), "subsegment"].dropna().unique())
+        subsegments = c2.multiselect("Subsegment", subs, key="f_subsegments")
+        caps = table["market_cap_usd"].dropna() / 1e9
+        cap_max = float(np.ceil(caps.max())) if len(caps) else 1.0
+        mcap = c3.slider("Market cap (USD bn)", 0.0, cap_max, (0.0, cap_max), key="f_mcap",
+                         help="Companies without a market cap on record are kept only while the lower bound is 0.")
+        c4, c5, c6, c7 = st.columns(4)
+        mins = {}
+        for col, (p, label) in zip((c4, c5, c6, c7), PILLARS.items()):
+            mins[f"min_{p}"] = col.number_input(f"Min {label.lower()}", 0, 100, int(pf.get(f"min_{p}", 0)), step=5,
+                                                key=f"f_min_{p}", help=HELP[p])
+        c8, c9, c10, c11 = st.columns(4)
+        use_nd = c8.checkbox("Limit net debt / EBITDA", value="max_net_debt_to_ebitda" in pf, key="f_use_nd")
+        nd = c8.number_input("at most (x)", 0.0, 20.0, float(pf.get("max_net_debt_to_ebitda", 3.0)), step=0.5,
+                             key="f_nd", disabled=not use_nd, help=HELP["net_debt_to_ebitda"])
+        use_fcf = c9.checkbox("Minimum FCF margin", value="min_fcf_margin" in pf, key="f_use_fcf")
+        fcfm = c9.number_input("at least (%)", -100.0, 100.0, float(pf.get("min_fcf_margin", 0.10)) * 100, step=1.0,
+                               key="f_fcf", disabled=not use_fcf, help=HELP["fcf_margin"])
+        use_gm = c10.checkbox("Minimum gross margin", value="min_gross_margin" in pf, key="f_use_gm")
+        gm = c10.number_input("at least (%) ", 0.0, 100.0, float(pf.get("min_gross_margin", 0.40)) * 100, step=1.0,
+                              key="f_gm", disabled=not use_gm, help=HELP["gross_margin"])
+        excl = c11.checkbox("Exclude companies on a loop cycle", value=bool(pf.get("exclude_on_cycle", False)),
+                            key="f_excl", help="Drops every company through which money flows in a circle (length ≤ 6).")
+    filters = {"segments": segments, "subsegments": subsegments,
+               "mcap_range": None if mcap == (0.0, cap_max) else mcap, **mins,
+               "max_nd_ebitda": nd if use_nd else None, "min_fcf_margin": fcfm / 100 if use_fcf else None,
+               "min_gross_margin": gm / 100 if use_gm else None, "exclude_on_cycle": excl}
+    result = filter_table(table, filters)
+    st.subheader(f"{len(result)} of {len(table)} match")
+    state.sync_query_params()
+
+    if result.empty:
+        st.info("No company matches these filters. Loosen a threshold, clear the segment filter, or pick the "
+                "'Article criteria' preset. Remember: a missing value never passes a threshold.", icon="🫙")
+        return
+
+    view = result.copy()
+    view["market_cap_bn"] = view["market_cap_usd"] / 1e9
+    view["revenue_hist"] = _history_lists(sc.ctx.panel, F.REVENUE, view.index)
+    view["fcf_hist"] = _history_lists(sc.ctx.panel, F.FCF_D, view.index)
+    view["fy"] = view["fiscal_year"].map(lambda y: "n.a." if pd.isna(y) else f"FY{int(y)}")
+    view["nd_ebitda"] = view["net_debt_to_ebitda"]
+    for c in ("fcf_margin", "gross_margin"):
+        view[c] = view[c] * 100
+    cols = ["rank", "name", "segment", "grade", "composite", *PILLARS, "market_cap_bn", "fy", "nd_ebitda",
+            "fcf_margin", "gross_margin", "on_cycle", "revenue_hist", "fcf_hist"]
+    mode = " (segment percentile)" if controls.relative else ""
+    cfg = {
+        "rank": st.column_config.NumberColumn("#", width="small"),
+        "name": st.column_config.TextColumn("Company"),
+        "segment": st.column_config.TextColumn("Segment"),
+        "grade": st.column_config.TextColumn("Grade", help=HELP["grade"], width="small"),
+        "composite": st.column_config.ProgressColumn(f"Composite{mode}", min_value=0, max_value=100, format="%.0f", help=HELP["composite"]),
+        **{p: st.column_config.ProgressColumn(f"{lab}{mode}", min_value=0, max_value=100, format="%.0f", help=HELP[p])
+           for p, lab in PILLARS.items()},
+        "market_cap_bn": st.column_config.NumberColumn("Market cap (USD bn)", format="%.1f", help=HELP["market_cap_usd"]),
+        "fy": st.column_config.TextColumn("Latest FY", help="Fiscal year of the latest reported statements."),
+        "nd_ebitda": st.column_config.NumberColumn("Net debt / EBITDA (x)", format="%.2f", help=HELP["net_debt_to_ebitda"]),
+        "fcf_margin": st.column_config.NumberColumn("FCF margin (%)", format="%.1f", help=HELP["fcf_margin"]),
+        "gross_margin": st.column_config.NumberColumn("Gross margin (%)", format="%.1f", help=HELP["gross_margin"]),
+        "on_cycle": st.column_config.CheckboxColumn("On a loop cycle", help="Money paid out returns through the loop."),
+        "revenue_hist": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
+        "fcf_hist": st.column_config.LineChartColumn("FCF history (reporting currency)"),
+    }
+    event = st.dataframe(view[cols], column_config=cfg, hide_index=False, width="stretch", height=min(38 * len(view) + 40, 640),
+                         on_select="rerun", selection_mode="single-row", key="screener_table")
+    rows = getattr(getattr(event, "selection", None), "rows", []) if event is not None else []
+    if rows:
+        ticker = view.index[rows[0]]
+        st.session_state["ticker"] = ticker
+        st.switch_page("screens/scorecard.py", query_params={"ticker": ticker})
+    st.caption("Pick a row to open its scorecard. n.a. = not computable from reported data (never counted as a pass).")
+    st.download_button("Download result as CSV", safe_csv(result.reset_index()[["ticker", *[c for c in cols if c in result]]]),
+                       file_name="kosmos_screen.csv", mime="text/csv", on_click="ignore")
+
+    c1, c2 = st.columns(2)
+    with c1:
+        fig, note = treemap_figure(result)
+        if note:
+            st.caption(note)
+        st.plotly_chart(fig, width="stretch", key="treemap")
+    with c2:
+        t = result.assign(fcf_margin_pct=result["fcf_margin"] * 100)
+        fig, note = scatter_figure(t, "loop_exposure", "fcf_margin_pct", "Loop exposure score (100 = independent)", "FCF margin (%)")
+        if note:
+            st.caption(note)
+        st.plotly_chart(fig, width="stretch", key="scatter")
+
+
+if __name__ == "__main__":
+    render()

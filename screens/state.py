@@ -1,0 +1,252 @@
+"""Streamlit session state shared by the pages: data, scores, sidebar controls, shareable URL.
+
+The URL (``st.query_params``) carries ticker(s), preset, weights and mode so a
+link reopens the same view; the page itself is the URL path. Invalid
+parameters are ignored with a visible notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from data.cache import Cache
+from data.loader import Dataset, load_dataset
+from data.loop import load_deals, merge_deals
+from metrics.checks import PILLARS
+from metrics.engine import Scored
+from metrics.presets import DEFAULT_PRESET, Preset, load_presets
+from screens.model import build_scored
+
+WEIGHT_MAX = 5.0
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^]{0,19}$")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md_escape(text: Any) -> str:
+    """Escape user-derived text for st.markdown (no links, images or HTML can slip in)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def _cache_version() -> str:
+    """Changes whenever a refresh adds a snapshot, so cached scores are rebuilt."""
+    cache = Cache()
+    dirs = cache.snapshot_dirs()
+    return dirs[0].name if dirs else "embedded"
+
+
+@st.cache_data(show_spinner="Loading data…", max_entries=4)
+def get_dataset(version: str) -> Dataset:
+    return load_dataset()
+
+
+@st.cache_resource(show_spinner="Scoring the universe…", max_entries=16)
+def _scored(version: str, deals_key: str, as_of: str | None, include_low: bool, _deals: pd.DataFrame | None) -> Scored:
+    return build_scored(get_dataset(version), _deals, as_of, include_low)
+
+
+def session_deals() -> tuple[pd.DataFrame | None, str]:
+    """Embedded deals merged with this session's upload (if any), and a key for caching."""
+    up = st.session_state.get("uploaded_deals")
+    if up is None or up.empty:
+        return None, "embedded"
+    key = hashlib.sha1(pd.util.hash_pandas_object(up.astype(str), index=False).values.tobytes()).hexdigest()
+    return merge_deals(load_deals(), up), key
+
+
+def scored(as_of: str | None = None, include_low: bool = False) -> Scored:
+    deals, key = session_deals()
+    return _scored(_cache_version(), key, as_of, include_low, deals)
+
+
+def dataset() -> Dataset:
+    return get_dataset(_cache_version())
+
+
+@dataclass
+class Controls:
+    preset: Preset
+    weights: dict[str, float]
+    relative: bool
+
+
+def notice(msg: str) -> None:
+    st.session_state.setdefault("_notices", []).append(msg)
+
+
+def show_notices() -> None:
+    for msg in st.session_state.pop("_notices", []):
+        st.warning(msg, icon="⚠️")
+
+
+def _parse_weights(text: str) -> dict[str, float] | None:
+    parts = text.split(",")
+    if len(parts) != len(PILLARS):
+        return None
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if any(not (0 <= v <= WEIGHT_MAX) for v in vals) or sum(vals) <= 0:
+        return None
+    return dict(zip(PILLARS, vals))
+
+
+def parse_tickers(raw: str, known: set[str], limit: int = 4) -> tuple[list[str], list[str]]:
+    """Split 'NVDA,MSFT' into known tickers (order kept, max ``limit``) and rejected entries."""
+    good, bad = [], []
+    for part in str(raw).split(",")[:20]:
+        t = part.strip().upper()
+        if not t:
+            continue
+        if _TICKER.match(t) and t in known and t not in good:
+            good.append(t)
+        else:
+            bad.append(part.strip()[:20])
+    return good[:limit], bad
+
+
+def init_from_query_params() -> None:
+    """Read the URL once per session into widget state; bad values become notices."""
+    if st.session_state.get("_qp_loaded"):
+        return
+    st.session_state["_qp_loaded"] = True
+    qp = st.query_params
+    presets = load_presets()
+    preset = qp.get("preset")
+    if preset is not None:
+        if preset in presets:
+            st.session_state["preset"] = preset
+        else:
+            notice(f"Ignored unknown preset in the link: {preset[:40]!r}.")
+    chosen = presets[st.session_state.get("preset", DEFAULT_PRESET)]
+    weights = dict(chosen.weights)
+    w = qp.get("w")
+    if w is not None:
+        parsed = _parse_weights(w)
+        if parsed is None:
+            notice(f"Ignored invalid weights in the link: {w[:40]!r} (expected four numbers 0–5, e.g. 1,1,1,1).")
+        else:
+            weights = parsed
+    for p in PILLARS:
+        st.session_state[f"w_{p}"] = float(weights[p])
+    mode = qp.get("mode")
+    if mode is not None:
+        if mode in ("absolute", "relative"):
+            st.session_state["relative"] = mode == "relative"
+        else:
+            notice(f"Ignored unknown mode {mode[:20]!r} (use absolute or relative).")
+    known = set(dataset().universe["ticker"])
+    if "ticker" in qp:
+        good, bad = parse_tickers(qp.get("ticker"), known, limit=1)
+        if good:
+            st.session_state["ticker"] = good[0]
+        if bad:
+            notice(f"Ignored unknown ticker in the link: {', '.join(bad)}.")
+    if "tickers" in qp:
+        good, bad = parse_tickers(qp.get("tickers"), known, limit=4)
+        if good:
+            st.session_state["compare"] = good
+        if bad:
+            notice(f"Ignored unknown tickers in the link: {', '.join(bad)}.")
+    known_params = {"preset", "w", "mode", "ticker", "tickers"}
+    extra = [k for k in qp.keys() if k not in known_params]
+    if extra:
+        notice(f"Ignored unknown link parameters: {', '.join(x[:20] for x in extra[:5])}.")
+
+
+def _on_preset_change() -> None:
+    p = load_presets()[st.session_state["preset"]]
+    for k, v in p.weights.items():
+        st.session_state[f"w_{k}"] = float(v)
+
+
+def sidebar() -> Controls:
+    """Data badge, refresh, preset, weights and mode; returns the current controls."""
+    init_from_query_params()
+    presets = load_presets()
+    st.session_state.setdefault("preset", DEFAULT_PRESET)
+    for p in PILLARS:
+        st.session_state.setdefault(f"w_{p}", float(presets[st.session_state["preset"]].weights[p]))
+    st.session_state.setdefault("relative", False)
+    ds = dataset()
+    with st.sidebar:
+        badge = ds.badge()
+        if "STALE" in badge:
+            st.warning(badge, icon="⏳")
+        else:
+            st.caption(f"📊 {badge}")
+        for n in ds.notices:
+            st.warning(n)
+        if st.session_state.get("_offline"):
+            st.error(st.session_state["_offline"], icon="📡")
+        refresh_button(ds)
+        st.divider()
+        st.selectbox("Preset", list(presets), key="preset", on_change=_on_preset_change,
+                     help="Weights and filters; see Methodology.")
+        st.caption(presets[st.session_state["preset"]].description)
+        st.markdown("**Pillar weights**")
+        for p, label in PILLARS.items():
+            st.slider(label, 0.0, WEIGHT_MAX, step=0.5, key=f"w_{p}")
+        st.toggle("Sector-relative grades", key="relative",
+                  help="Percentile of each score within the company's segment, instead of absolute 0–100.")
+        st.caption("Kosmos · not investment advice")
+    weights = {p: float(st.session_state[f"w_{p}"]) for p in PILLARS}
+    if sum(weights.values()) <= 0:
+        st.sidebar.error("All weights are zero: using equal weights.")
+        weights = {p: 1.0 for p in PILLARS}
+    return Controls(presets[st.session_state["preset"]], weights, bool(st.session_state["relative"]))
+
+
+def refresh_button(ds: Dataset) -> None:
+    """Live refresh of the universe from Yahoo Finance with a progress bar."""
+    if not st.button("Refresh from Yahoo Finance", help="Fetch the latest annual statements for every company. "
+                     "Failures never overwrite good data; offline this says so within seconds."):
+        return
+    from data.loader import refresh
+
+    bar = st.progress(0.0, text="Connecting to Yahoo Finance…")
+
+    def progress(done: int, total: int, ticker: str) -> None:
+        bar.progress(done / max(total, 1), text=f"{done}/{total} · {ticker}")
+
+    result = refresh(ds.universe["ticker"].tolist(), progress=progress)
+    bar.empty()
+    if result.offline and not result.good_tickers:
+        st.session_state["_offline"] = "Offline: Yahoo Finance cannot be reached. Showing the embedded data set."
+    else:
+        st.session_state.pop("_offline", None)
+        st.success(result.summary()[:400])
+    get_dataset.clear()
+
+
+def sync_query_params(**extra: str | None) -> None:
+    """Write the shareable state into the URL (page-specific keys via ``extra``)."""
+    qp = {"preset": st.session_state.get("preset", DEFAULT_PRESET),
+          "w": ",".join(f"{st.session_state[f'w_{p}']:g}" for p in PILLARS),
+          "mode": "relative" if st.session_state.get("relative") else "absolute"}
+    for k, v in extra.items():
+        if v:
+            qp[k] = v
+    current = st.query_params.to_dict()
+    if current != qp:
+        st.query_params.from_dict(qp)
+
+
+def share_link(path: str, **params: str) -> str:
+    """Relative share link for the current view."""
+    from urllib.parse import urlencode
+
+    qp = {"preset": st.session_state.get("preset", DEFAULT_PRESET),
+          "w": ",".join(f"{st.session_state[f'w_{p}']:g}" for p in PILLARS),
+          "mode": "relative" if st.session_state.get("relative") else "absolute", **params}
+    try:
+        base = str(st.context.url).split("?")[0].rsplit("/", 1)[0]
+    except Exception:  # noqa: BLE001
+        base = ""
+    return f"{base}/{path}?{urlencode(qp)}"
