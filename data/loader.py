@@ -74,7 +74,7 @@ def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: dat
     prov = pd.DataFrame({"ticker": universe["ticker"]})
     embedded_tickers = set(statements["ticker"])
     prov["origin"] = prov["ticker"].map(lambda t: "embedded" if t in embedded_tickers else "none")
-    prov["fetched_at"] = pd.NaT
+    prov["fetched_at"] = pd.Series(pd.NaT, index=prov.index, dtype="datetime64[us, UTC]")
     prov["stale"] = False
     universe = universe.copy()
 
@@ -103,13 +103,12 @@ def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: dat
                         "segment": "other", "subsegment": "user-added", "country": None,
                         "price_currency": None, "origin": "user",
                     })], ignore_index=True)
-                    prov = pd.concat([prov, pd.DataFrame({"ticker": extra["ticker"], "origin": "none",
-                                                          "fetched_at": pd.NaT, "stale": False})],
-                                     ignore_index=True)
+                    prov = pd.concat([prov, pd.DataFrame({"ticker": extra["ticker"].to_numpy(), "origin": "none",
+                                                          "stale": False})], ignore_index=True)
                 fetched = view.tickers.set_index("ticker")["fetched_at"]
                 is_live = prov["ticker"].isin(live)
                 prov.loc[is_live, "origin"] = "yahoo"
-                prov.loc[is_live, "fetched_at"] = prov.loc[is_live, "ticker"].map(fetched)
+                prov["fetched_at"] = pd.to_datetime(prov["ticker"].map(fetched), utc=True).astype("datetime64[us, UTC]")
                 prov.loc[is_live, "stale"] = prov.loc[is_live, "fetched_at"].map(lambda t: is_stale(t, now))
                 if not view.fx.empty:
                     fx = pd.concat([fx[~fx["currency"].isin(view.fx["currency"])], view.fx], ignore_index=True)

@@ -1,0 +1,48 @@
+"""Shared fixtures: no test touches the network; the cache lives in a temp folder."""
+
+from __future__ import annotations
+
+import socket
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own empty Kosmos cache folder."""
+    monkeypatch.setenv("KOSMOS_CACHE_DIR", str(tmp_path / "kosmos-cache"))
+    return tmp_path / "kosmos-cache"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch, request):
+    """Refuse any connection that is not to this machine."""
+    if request.node.get_closest_marker("browser"):
+        return
+    real = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1")) or not isinstance(host, str):
+            return real(self, address)
+        raise OSError(f"network disabled in tests: {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", _refuse_dns(socket.getaddrinfo))
+
+
+def _refuse_dns(real):
+    def fake(host, *args, **kwargs):
+        if host in ("localhost", "127.0.0.1", "::1") or (isinstance(host, str) and host.startswith("127.")):
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(f"DNS disabled in tests: {host}")
+    return fake
+
+
+def statements_from(rows: list[tuple]) -> pd.DataFrame:
+    """Canonical statements from (ticker, year, field, value) tuples; USD, period end Dec 31."""
+    return pd.DataFrame(
+        [{"ticker": t, "fiscal_year": y, "period_end": f"{y}-12-31", "currency": "USD", "field": f,
+          "value": float(v), "source": "https://example.test/filing"} for t, y, f, v in rows]
+    )
