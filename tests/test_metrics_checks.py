@@ -1,0 +1,239 @@
+"""Every check against hand-computed values on small frames, edge cases, and score properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metrics.checks import CHECKS_BY_ID, synthetic_rating
+from metrics.scoring import build_context, composite_score, grade, pillar_scores, run_checks, score_table, sector_relative
+from tests.conftest import statements_from
+
+FX = pd.DataFrame({"currency": ["USD"], "usd_per_unit": [1.0], "as_of": ["2026-06-30"], "source": ["identity"]})
+
+
+def universe(*tickers, segment="cloud"):
+    return pd.DataFrame({"ticker": list(tickers), "name": list(tickers), "segment": segment, "subsegment": "x",
+                         "country": "US", "price_currency": "USD", "origin": "test"})
+
+
+def market(**caps):
+    return pd.DataFrame({"ticker": list(caps), "price_currency": "USD", "market_cap": list(caps.values()),
+                         "shares_outstanding": np.nan, "as_of": "2026-01-01", "source": "https://example.test"})
+
+
+def ctx_for(rows, tickers=("A",), caps=None, segment="cloud"):
+    return build_context(statements_from(rows), market(**(caps or {})), universe(*tickers, segment=segment), FX)
+
+
+def check(cid, rows, tickers=("A",), caps=None):
+    return CHECKS_BY_ID[cid].compute(ctx_for(rows, tickers, caps)).loc["A"]
+
+
+# a complete company: two years of every field (USD)
+FULL = [
+    ("A", 2023, "Total Revenue", 800), ("A", 2024, "Total Revenue", 1000),
+    ("A", 2023, "Gross Profit", 400), ("A", 2024, "Gross Profit", 550),
+    ("A", 2023, "Operating Income", 160), ("A", 2024, "Operating Income", 250),
+    ("A", 2024, "Reconciled Depreciation", 50), ("A", 2023, "Reconciled Depreciation", 40),
+    ("A", 2024, "Net Income", 200), ("A", 2024, "Interest Expense", 20),
+    ("A", 2024, "Operating Cash Flow", 300), ("A", 2024, "Capital Expenditure", -100),
+    ("A", 2023, "Operating Cash Flow", 200), ("A", 2023, "Capital Expenditure", -80),
+    ("A", 2024, "Repurchase Of Capital Stock", -60), ("A", 2024, "Cash Dividends Paid", -40),
+    ("A", 2024, "Cash Cash Equivalents And Short Term Investments", 150),
+    ("A", 2024, "Total Debt", 750), ("A", 2023, "Total Debt", 500),
+    ("A", 2024, "Current Debt", 45), ("A", 2024, "Current Assets", 600), ("A", 2024, "Current Liabilities", 400),
+    ("A", 2024, "Stockholders Equity", 900), ("A", 2024, "Total Assets", 2000),
+]
+
+
+def test_net_debt_to_ebitda_hand_computed():
+    r = check("net_debt_to_ebitda", FULL)
+    # (750 - 150) / (250 + 50) = 2.0 -> BBB band (0.75 points), passes (< 3x)
+    assert r["value"] == pytest.approx(2.0)
+    assert r["points"] == 0.75 and r["passed"] is True or r["passed"] == True  # noqa: E712
+
+
+def test_net_cash_counts_as_strong_even_with_negative_ebitda():
+    rows = [("A", 2024, "Total Debt", 100), ("A", 2024, "Cash Cash Equivalents And Short Term Investments", 440),
+            ("A", 2024, "Operating Income", -50), ("A", 2024, "Reconciled Depreciation", 10)]
+    r = check("net_debt_to_ebitda", rows)
+    assert r["points"] == 1.0 and bool(r["passed"])
+    text = CHECKS_BY_ID["net_debt_to_ebitda"].explain(r.to_dict(), "USD")
+    assert "Net cash USD 340" in text and "4.4x" in text
+
+
+def test_net_debt_with_negative_ebitda_fails_without_inf():
+    rows = [("A", 2024, "Total Debt", 500), ("A", 2024, "Cash Cash Equivalents And Short Term Investments", 100),
+            ("A", 2024, "EBITDA", -20)]
+    r = check("net_debt_to_ebitda", rows)
+    assert r["points"] == 0.0 and not bool(r["passed"]) and math.isnan(r["value"])
+
+
+def test_interest_coverage_and_damodaran_rating():
+    r = check("interest_coverage", FULL)
+    assert r["value"] == pytest.approx(12.5)  # 250 / 20
+    assert synthetic_rating(12.5) == "AAA" and synthetic_rating(2.6) == "BBB" and synthetic_rating(0.1) == "D"
+    zero = check("interest_coverage", [("A", 2024, "Operating Income", 10), ("A", 2024, "Interest Expense", 0)])
+    assert zero["points"] == 1.0 and math.isnan(zero["value"])
+    neg = check("interest_coverage", [("A", 2024, "Operating Income", 10), ("A", 2024, "Interest Expense", -5)])
+    assert math.isnan(neg["points"])
+
+
+def test_current_ratio_refinancing_and_leverage_trend():
+    assert check("current_ratio", FULL)["value"] == pytest.approx(1.5)
+    refi = check("refinancing_pressure", FULL)
+    assert refi["value"] == pytest.approx(45 / 450) and refi["points"] == 1.0
+    lev = check("leverage_trend", FULL)
+    # debt +50% (500 -> 750), EBITDA +50% (200 -> 300): diff 0 -> pass
+    assert lev["value"] == pytest.approx(0.0) and bool(lev["passed"])
+
+
+def test_altman_is_na_without_retained_earnings_and_computed_with_it():
+    assert math.isnan(check("altman_z", FULL)["value"])
+    rows = FULL + [("A", 2024, "Retained Earnings", 500), ("A", 2024, "Total Liabilities Net Minority Interest", 1100)]
+    z = check("altman_z", rows)["value"]
+    expect = 6.56 * 200 / 2000 + 3.26 * 500 / 2000 + 6.72 * 250 / 2000 + 1.05 * 900 / 1100
+    assert z == pytest.approx(expect)
+
+
+def test_free_cash_flow_checks_hand_computed():
+    # FCF not reported -> OCF + capex = 300 - 100 = 200
+    assert check("fcf_margin", FULL)["value"] == pytest.approx(0.2)
+    assert check("fcf_conversion", FULL)["value"] == pytest.approx(1.0)
+    assert check("fcf_yield", FULL, caps={"A": 4000})["value"] == pytest.approx(0.05)
+    assert check("fcf_consistency", FULL)["value"] == 1.0
+    assert check("capex_to_ocf", FULL)["value"] == pytest.approx(1 / 3)
+    assert check("shareholder_returns_covered", FULL)["value"] == pytest.approx(0.5)
+
+
+def test_missing_dividend_line_is_not_read_as_zero():
+    rows = [r for r in FULL if r[2] != "Cash Dividends Paid"]
+    assert math.isnan(check("shareholder_returns_covered", rows)["points"])
+
+
+def test_pricing_power_checks_hand_computed():
+    assert check("gross_margin", FULL)["value"] == pytest.approx(0.55)
+    assert check("gross_margin_stability", FULL)["value"] == pytest.approx(0.05)
+    assert check("gross_profitability", FULL)["value"] == pytest.approx(0.275)
+    assert check("operating_margin", FULL)["value"] == pytest.approx(0.25)
+    assert check("operating_margin_trend", FULL)["value"] == pytest.approx(0.05)
+    # weakest year gross margin 50%: lost 5 pp of 1000 = 50 -> OI 200, margin 20%
+    own = check("normalisation_own_floor", FULL)
+    assert own["value"] == pytest.approx(0.20) and bool(own["passed"])
+
+
+def test_segment_median_stress():
+    rows = FULL + [("B", 2024, "Total Revenue", 100), ("B", 2024, "Gross Profit", 20), ("B", 2024, "Operating Income", 5),
+                   ("C", 2024, "Total Revenue", 100), ("C", 2024, "Gross Profit", 30), ("C", 2024, "Operating Income", 5)]
+    r = CHECKS_BY_ID["normalisation_segment_median"].compute(ctx_for(rows, ("A", "B", "C"))).loc["A"]
+    # median of 55%, 20%, 30% = 30% -> A loses 25 pp x 1000 = 250 -> OI 0 -> does not hold
+    assert r["value"] == pytest.approx(0.0) and not bool(r["passed"])
+
+
+@pytest.mark.parametrize("field", ["Total Revenue", "Stockholders Equity", "Interest Expense", "EBITDA"])
+@pytest.mark.parametrize("value", [0.0, -100.0])
+def test_zero_or_negative_denominators_never_give_inf(field, value):
+    rows = [r for r in FULL if r[2] != field] + [("A", 2024, field, value)]
+    res = run_checks(ctx_for(rows))
+    for cid, frame in res.items():
+        v = frame.loc["A", "value"]
+        assert not (isinstance(v, float) and math.isinf(v)), cid
+        p = frame.loc["A", "points"]
+        assert math.isnan(p) or 0.0 <= p <= 1.0, cid
+
+
+def test_no_data_company_is_all_na_and_gets_no_grade():
+    ctx = ctx_for(FULL, ("A", "Z"))
+    t = score_table(ctx, run_checks(ctx))
+    assert t.at["Z", "grade"] == "n.a." and math.isnan(t.at["Z", "composite"])
+    assert t.at["Z", "balance_sheet_status"] == "insufficient data"
+
+
+def test_missing_loop_data_shows_na_not_a_number():
+    ctx = ctx_for(FULL)
+    t = score_table(ctx, run_checks(ctx))
+    assert math.isnan(t.at["A", "loop_exposure"]) and t.at["A", "loop_exposure_status"].startswith("n.a.")
+
+
+def test_grades_and_composite_rules():
+    assert list(grade(pd.Series([80, 79.9, 65, 50, 35, 34.9, np.nan]))) == ["A", "B", "B", "C", "D", "F", "n.a."]
+    p = pd.DataFrame({"balance_sheet": [80.0], "free_cash_flow": [40.0], "pricing_power": [np.nan], "loop_exposure": [np.nan]})
+    assert composite_score(p, {"balance_sheet": 3, "free_cash_flow": 1, "pricing_power": 1, "loop_exposure": 1})[0] == pytest.approx(70.0)
+    one = p.assign(free_cash_flow=np.nan)
+    assert math.isnan(composite_score(one, {"balance_sheet": 1, "free_cash_flow": 1, "pricing_power": 1, "loop_exposure": 1})[0])
+
+
+def test_sector_relative_percentiles_within_segment():
+    s = pd.DataFrame({"composite": [10.0, 20.0, 30.0, 99.0]}, index=list("abcd"))
+    seg = pd.Series(["x", "x", "x", "y"], index=list("abcd"))
+    r = sector_relative(s, seg, ["composite"])
+    assert r["composite"].tolist() == pytest.approx([100 / 3, 200 / 3, 100.0, 100.0])
+
+
+# ------------------------------------------------------------------ properties (hypothesis)
+
+money = st.floats(min_value=1.0, max_value=1e12, allow_nan=False)
+
+
+@st.composite
+def company(draw):
+    rev = draw(money)
+    gm = draw(st.floats(0.05, 0.9))
+    om = draw(st.floats(-0.5, gm - 0.01))
+    rows = [("A", 2024, "Total Revenue", rev), ("A", 2024, "Gross Profit", rev * gm), ("A", 2024, "Operating Income", rev * om),
+            ("A", 2023, "Total Revenue", rev * draw(st.floats(0.5, 1.5))), ("A", 2023, "Gross Profit", rev * gm * draw(st.floats(0.5, 1.2))),
+            ("A", 2023, "Operating Income", rev * draw(st.floats(-0.2, 0.3)))]
+    for field in ("Reconciled Depreciation", "Interest Expense", "Operating Cash Flow", "Net Income", "Total Assets",
+                  "Current Assets", "Current Liabilities", "Stockholders Equity",
+                  "Cash Cash Equivalents And Short Term Investments", "Total Debt", "Current Debt"):
+        if draw(st.booleans()):
+            rows.append(("A", 2024, field, draw(money)))
+    if draw(st.booleans()):
+        rows.append(("A", 2024, "Capital Expenditure", -draw(money)))
+    if draw(st.booleans()):
+        rows.append(("A", 2023, "Total Debt", draw(money)))
+    return rows
+
+
+def scores(rows):
+    ctx = ctx_for(rows, caps={"A": 1e12})
+    return pillar_scores(run_checks(ctx), ctx.index, has_loop_data=False)
+
+
+PILLAR_COLS = ["balance_sheet_partial", "free_cash_flow_partial", "pricing_power_partial"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(company())
+def test_scores_stay_in_0_100(rows):
+    s = scores(rows).iloc[0]
+    for c in PILLAR_COLS:
+        assert 0.0 <= s[c] <= 100.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(company(), st.floats(0.01, 5.0))
+def test_more_debt_never_raises_the_balance_sheet_score(rows, extra):
+    base = {r[2] for r in rows if r[1] == 2024}
+    more = [(t, y, f, v * (1 + extra) if y == 2024 and f in ("Total Debt", "Current Debt") else v) for t, y, f, v in rows]
+    if "Total Debt" not in base:
+        more.append(("A", 2024, "Total Debt", 1e9))
+        rows = rows + [("A", 2024, "Total Debt", 1e9 / (1 + extra))]
+    before, after = scores(rows).iloc[0], scores(more).iloc[0]
+    assert after["balance_sheet_partial"] <= before["balance_sheet_partial"] + 1e-9
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(company(), st.data())
+def test_removing_a_value_never_raises_any_score(rows, data):
+    i = data.draw(st.integers(0, len(rows) - 1))
+    fewer = rows[:i] + rows[i + 1:]
+    before, after = scores(rows).iloc[0], scores(fewer).iloc[0]
+    for c in PILLAR_COLS:
+        assert after[c] <= before[c] + 1e-9, (c, rows[i])
