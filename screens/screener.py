@@ -74,37 +74,41 @@ def render() -> None:
     table = sc.table(controls.weights, controls.relative)
     pf = controls.preset.filters
 
+    filter_keys = ["f_segments", "f_subsegments", "f_mcap", "f_use_nd", "f_nd", "f_use_fcf", "f_fcf", "f_use_gm",
+                   "f_gm", "f_excl"] + [f"f_min_{p}" for p in PILLARS]
+    state.restore(filter_keys)
     with st.expander("Filters", expanded=True):
         c1, c2, c3 = st.columns(3)
         segs = sorted(table["segment"].dropna().unique())
-        segments = c1.multiselect("Segment", segs, key="f_segments")
+        segments = c1.multiselect("Segment", segs, key="f_segments", on_change=state.keeper("f_segments"))
         subs = sorted(table.loc[table["segment"].isin(segments) if segments else slice(None), "subsegment"].dropna().unique())
-        subsegments = c2.multiselect("Subsegment", subs, key="f_subsegments")
+        subsegments = c2.multiselect("Subsegment", subs, key="f_subsegments", on_change=state.keeper("f_subsegments"))
         caps = table["market_cap_usd"].dropna() / 1e9
         cap_max = float(np.ceil(caps.max())) if len(caps) else 1.0
-        mcap = c3.slider("Market cap (USD bn)", 0.0, cap_max, (0.0, cap_max), key="f_mcap",
+        mcap = c3.slider("Market cap (USD bn)", 0.0, cap_max, (0.0, cap_max), key="f_mcap", on_change=state.keeper("f_mcap"),
                          help="Companies without a market cap on record are kept only while the lower bound is 0.")
         c4, c5, c6, c7 = st.columns(4)
         mins = {}
         for col, (p, label) in zip((c4, c5, c6, c7), PILLARS.items()):
             mins[f"min_{p}"] = col.number_input(f"Min {label.lower()}", 0, 100, int(pf.get(f"min_{p}", 0)), step=5,
-                                                key=f"f_min_{p}", help=HELP[p])
+                                                key=f"f_min_{p}", on_change=state.keeper(f"f_min_{p}"), help=HELP[p])
         c8, c9, c10, c11 = st.columns(4)
-        use_nd = c8.checkbox("Limit net debt / EBITDA", value="max_net_debt_to_ebitda" in pf, key="f_use_nd")
+        use_nd = c8.checkbox("Limit net debt / EBITDA", value="max_net_debt_to_ebitda" in pf, key="f_use_nd", on_change=state.keeper("f_use_nd"))
         nd = c8.number_input("at most (x)", 0.0, 20.0, float(pf.get("max_net_debt_to_ebitda", 3.0)), step=0.5,
-                             key="f_nd", disabled=not use_nd, help=HELP["net_debt_to_ebitda"])
-        use_fcf = c9.checkbox("Minimum FCF margin", value="min_fcf_margin" in pf, key="f_use_fcf")
+                             key="f_nd", on_change=state.keeper("f_nd"), disabled=not use_nd, help=HELP["net_debt_to_ebitda"])
+        use_fcf = c9.checkbox("Minimum FCF margin", value="min_fcf_margin" in pf, key="f_use_fcf", on_change=state.keeper("f_use_fcf"))
         fcfm = c9.number_input("at least (%)", -100.0, 100.0, float(pf.get("min_fcf_margin", 0.10)) * 100, step=1.0,
-                               key="f_fcf", disabled=not use_fcf, help=HELP["fcf_margin"])
-        use_gm = c10.checkbox("Minimum gross margin", value="min_gross_margin" in pf, key="f_use_gm")
+                               key="f_fcf", on_change=state.keeper("f_fcf"), disabled=not use_fcf, help=HELP["fcf_margin"])
+        use_gm = c10.checkbox("Minimum gross margin", value="min_gross_margin" in pf, key="f_use_gm", on_change=state.keeper("f_use_gm"))
         gm = c10.number_input("at least (%) ", 0.0, 100.0, float(pf.get("min_gross_margin", 0.40)) * 100, step=1.0,
-                              key="f_gm", disabled=not use_gm, help=HELP["gross_margin"])
+                              key="f_gm", on_change=state.keeper("f_gm"), disabled=not use_gm, help=HELP["gross_margin"])
         excl = c11.checkbox("Exclude companies on a loop cycle", value=bool(pf.get("exclude_on_cycle", False)),
-                            key="f_excl", help="Drops every company through which money flows in a circle (length ≤ 6).")
+                            key="f_excl", on_change=state.keeper("f_excl"), help="Drops every company through which money flows in a circle (length ≤ 6).")
     filters = {"segments": segments, "subsegments": subsegments,
                "mcap_range": None if mcap == (0.0, cap_max) else mcap, **mins,
                "max_nd_ebitda": nd if use_nd else None, "min_fcf_margin": fcfm / 100 if use_fcf else None,
                "min_gross_margin": gm / 100 if use_gm else None, "exclude_on_cycle": excl}
+    state.keep(filter_keys)
     result = filter_table(table, filters)
     st.subheader(f"{len(result)} of {len(table)} match")
     state.sync_query_params()

@@ -161,13 +161,54 @@ def init_from_query_params() -> None:
 
 
 def _on_preset_change() -> None:
+    keeper("preset")()
     p = load_presets()[st.session_state["preset"]]
     for k, v in p.weights.items():
         st.session_state[f"w_{k}"] = float(v)
+    f = p.filters
+    # the screener's filter widgets follow the preset
+    for k in PILLARS:
+        st.session_state[f"f_min_{k}"] = int(f.get(f"min_{k}", 0))
+    st.session_state["f_use_nd"] = "max_net_debt_to_ebitda" in f
+    st.session_state["f_nd"] = float(f.get("max_net_debt_to_ebitda", 3.0))
+    st.session_state["f_use_fcf"] = "min_fcf_margin" in f
+    st.session_state["f_fcf"] = float(f.get("min_fcf_margin", 0.10)) * 100
+    st.session_state["f_use_gm"] = "min_gross_margin" in f
+    st.session_state["f_gm"] = float(f.get("min_gross_margin", 0.40)) * 100
+    st.session_state["f_excl"] = bool(f.get("exclude_on_cycle", False))
+    keep([k for k in st.session_state if isinstance(k, str) and (k.startswith("w_") or k.startswith("f_"))])
+
+
+def restore(keys: list[str]) -> None:
+    """Give widgets their last value across pages.
+
+    Streamlit drops a keyed widget's state when another page renders a widget
+    of the same key, so every value is mirrored in a ``_keep_`` key.
+    """
+    for k in keys:
+        if f"_keep_{k}" in st.session_state:
+            st.session_state[k] = st.session_state[f"_keep_{k}"]
+
+
+def keeper(key: str):
+    """on_change callback: remember the widget's new value before the page reruns."""
+    def cb() -> None:
+        st.session_state[f"_keep_{key}"] = st.session_state[key]
+    return cb
+
+
+def keep(keys: list[str]) -> None:
+    for k in keys:
+        if k in st.session_state:
+            st.session_state[f"_keep_{k}"] = st.session_state[k]
+
+
+SIDEBAR_KEYS = ["preset", "relative"] + [f"w_{p}" for p in PILLARS]
 
 
 def sidebar() -> Controls:
     """Data badge, refresh, preset, weights and mode; returns the current controls."""
+    restore(SIDEBAR_KEYS)
     init_from_query_params()
     presets = load_presets()
     st.session_state.setdefault("preset", DEFAULT_PRESET)
@@ -192,10 +233,11 @@ def sidebar() -> Controls:
         st.caption(presets[st.session_state["preset"]].description)
         st.markdown("**Pillar weights**")
         for p, label in PILLARS.items():
-            st.slider(label, 0.0, WEIGHT_MAX, step=0.5, key=f"w_{p}")
-        st.toggle("Sector-relative grades", key="relative",
+            st.slider(label, 0.0, WEIGHT_MAX, step=0.5, key=f"w_{p}", on_change=keeper(f"w_{p}"))
+        st.toggle("Sector-relative grades", key="relative", on_change=keeper("relative"),
                   help="Percentile of each score within the company's segment, instead of absolute 0–100.")
         st.caption("Kosmos · not investment advice")
+    keep(SIDEBAR_KEYS)
     weights = {p: float(st.session_state[f"w_{p}"]) for p in PILLARS}
     if sum(weights.values()) <= 0:
         st.sidebar.error("All weights are zero: using equal weights.")

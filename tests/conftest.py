@@ -46,3 +46,25 @@ def statements_from(rows: list[tuple]) -> pd.DataFrame:
         [{"ticker": t, "fiscal_year": y, "period_end": f"{y}-12-31", "currency": "USD", "field": f,
           "value": float(v), "source": "https://example.test/filing"} for t, y, f, v in rows]
     )
+
+
+def chromium_path() -> str | None:
+    import shutil
+    from pathlib import Path
+
+    for p in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if p and Path(p).exists():
+            return p
+    return None
+
+
+def skip_without_chromium() -> str:
+    """Chromium's path; skips locally without it, but fails in CI (KOSMOS_REQUIRE_BROWSER=1)."""
+    import os
+
+    path = chromium_path()
+    if path:
+        return path
+    if os.environ.get("KOSMOS_REQUIRE_BROWSER"):
+        pytest.fail("Chromium is required here (KOSMOS_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing")
+    pytest.skip("no Chromium installed locally (apt-get install chromium); CI installs it and runs this test")

@@ -1,0 +1,101 @@
+"""AppTest: every page renders on the embedded data; filters, query parameters and garbage input."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["screens/screener.py", "screens/scorecard.py", "screens/loop_map.py", "screens/compare.py",
+         "screens/methodology.py"]
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def app(params: dict | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=90)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page):
+    at = app(page=page if page != PAGES[0] else None)
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def match_count(at) -> tuple[int, int]:
+    head = [h.value for h in at.subheader if " match" in h.value][0]
+    n, _, total, _ = head.split(" ", 3)
+    return int(n), int(total)
+
+
+def test_screener_counts_and_filters_change_rows():
+    at = app()
+    n, total = match_count(at)
+    assert n == total >= 30
+    assert len(at.dataframe[0].value) == n
+    at.multiselect(key="f_segments").select("energy").run()
+    n_energy, _ = match_count(at)
+    assert 0 < n_energy < total and set(at.dataframe[0].value["segment"]) == {"energy"}
+    at.checkbox(key="f_excl").check().run()
+    assert match_count(at)[0] == n_energy  # no energy company sits on a loop cycle
+    at.multiselect(key="f_segments").unselect("energy").run()
+    n_no_cycle, _ = match_count(at)
+    assert n_no_cycle < total
+    assert not at.dataframe[0].value["on_cycle"].any()
+    at.number_input(key="f_min_free_cash_flow").set_value(60).run()
+    n_fcf, _ = match_count(at)
+    assert n_fcf < n_no_cycle
+    at.number_input(key="f_min_free_cash_flow").set_value(100).run()
+    assert match_count(at)[0] == 0
+    assert any("No company matches" in i.value for i in at.info)
+
+
+def test_preset_applies_its_filter_and_weights():
+    at = app()
+    at.sidebar.selectbox(key="preset").select("Pricing power").run()
+    assert at.session_state["w_pricing_power"] == 3.0
+    assert at.checkbox(key="f_use_gm").value is True
+    df = at.dataframe[0].value
+    assert (df["gross_margin"] >= 40).all()
+
+
+def test_query_params_restore_the_scorecard_view():
+    at = app({"ticker": "ORCL", "preset": "Fortress balance sheet", "w": "2,1,1,0", "mode": "relative"},
+             page="screens/scorecard.py")
+    assert not at.exception
+    assert at.selectbox[0].value == "ORCL"
+    assert at.session_state["preset"] == "Fortress balance sheet"
+    assert at.session_state["w_balance_sheet"] == 2.0 and at.session_state["w_loop_exposure"] == 0.0
+    assert at.session_state["relative"] is True
+    assert at.query_params["ticker"] == ["ORCL"] or at.query_params["ticker"] == "ORCL"
+    labels = [m.label for m in at.metric]
+    assert "Grade" in labels and "As of" in labels
+
+
+def test_garbage_query_params_are_ignored_with_a_notice():
+    at = app({"ticker": "<script>alert(1)</script>", "preset": "DROP TABLE", "w": "9,x,1", "mode": "sideways",
+              "evil": "1"})
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "ticker" in text
+    at.switch_page("screens/scorecard.py").run()
+    assert not at.exception
+    assert "preset" in text and "weights" in text and "mode" in text and "unknown link parameters" in text
+    assert at.selectbox[0].value == "NVDA"  # fallback company
+    assert all("<script>" not in m.value for m in at.markdown)
+
+
+def test_compare_accepts_tickers_from_the_link():
+    at = app({"tickers": "MSFT,AMZN,BOGUS"}, page="screens/compare.py")
+    assert not at.exception
+    assert at.multiselect[0].value == ["MSFT", "AMZN"]
