@@ -48,11 +48,23 @@ def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
 
 
 def apply_filters(table: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
-    """Rows of the score table that pass every filter.
+    """Rows of the score table that pass every filter (presets, screener and CLI share this).
 
-    A missing metric never passes a threshold filter (missing is not a pass).
+    Keys: the preset filters in ``FILTER_KEYS`` plus ``segments`` / ``subsegments``
+    (lists; empty = all) and ``market_cap_usd_bn`` ((low, high) in USD bn;
+    companies without a market cap stay only while ``low`` is 0). A missing
+    metric never passes a threshold filter (missing is not a pass); net cash
+    passes any net debt / EBITDA limit.
     """
     mask = pd.Series(True, index=table.index)
+    if filters.get("segments"):
+        mask &= table["segment"].isin(filters["segments"])
+    if filters.get("subsegments"):
+        mask &= table["subsegment"].isin(filters["subsegments"])
+    if filters.get("market_cap_usd_bn") is not None:
+        lo, hi = filters["market_cap_usd_bn"]
+        cap = table["market_cap_usd"]
+        mask &= cap.between(lo * 1e9, hi * 1e9) | (cap.isna() & (lo <= 0))
     for pillar in PILLARS:
         v = filters.get(f"min_{pillar}")
         if v is not None and float(v) > 0:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from metrics import financials as F
 from metrics.checks import PILLARS
+from metrics.presets import apply_filters
 from screens import state
 from screens.charts import scatter_figure, treemap_figure
 from screens.export import safe_csv
@@ -33,35 +34,6 @@ def _history_lists(panel: pd.DataFrame, column: str, index: pd.Index) -> pd.Seri
         return pd.Series([[] for _ in index], index=index)
     lists = s.groupby(level="ticker").agg(list)
     return lists.reindex(index).apply(lambda v: v if isinstance(v, list) else [])
-
-
-def filter_table(table: pd.DataFrame, f: dict) -> pd.DataFrame:
-    """Apply the screener's filters (pure; missing values never pass a threshold)."""
-    m = pd.Series(True, index=table.index)
-    if f.get("segments"):
-        m &= table["segment"].isin(f["segments"])
-    if f.get("subsegments"):
-        m &= table["subsegment"].isin(f["subsegments"])
-    lo, hi = f.get("mcap_range") or (None, None)
-    if lo is not None and lo > 0:
-        m &= table["market_cap_usd"].ge(lo * 1e9)
-    if hi is not None:
-        m &= table["market_cap_usd"].le(hi * 1e9) | (table["market_cap_usd"].isna() & (lo is None or lo <= 0))
-    for p in PILLARS:
-        v = f.get(f"min_{p}", 0)
-        if v and v > 0:
-            m &= table[p].ge(v)
-    if f.get("max_nd_ebitda") is not None:
-        nd = table["net_debt_to_ebitda"]
-        net_cash = table["net_debt_to_ebitda_result"].eq("pass") & (nd.isna() | nd.le(0))
-        m &= nd.le(f["max_nd_ebitda"]) | net_cash
-    if f.get("min_fcf_margin") is not None:
-        m &= table["fcf_margin"].ge(f["min_fcf_margin"])
-    if f.get("min_gross_margin") is not None:
-        m &= table["gross_margin"].ge(f["min_gross_margin"])
-    if f.get("exclude_on_cycle"):
-        m &= ~table["on_cycle"].fillna(False).astype(bool)
-    return table[m]
 
 
 def render() -> None:
@@ -105,11 +77,11 @@ def render() -> None:
         excl = c11.checkbox("Exclude companies on a loop cycle", value=bool(pf.get("exclude_on_cycle", False)),
                             key="f_excl", on_change=state.keeper("f_excl"), help="Drops every company through which money flows in a circle (length ≤ 6).")
     filters = {"segments": segments, "subsegments": subsegments,
-               "mcap_range": None if mcap == (0.0, cap_max) else mcap, **mins,
-               "max_nd_ebitda": nd if use_nd else None, "min_fcf_margin": fcfm / 100 if use_fcf else None,
+               "market_cap_usd_bn": None if mcap == (0.0, cap_max) else mcap, **mins,
+               "max_net_debt_to_ebitda": nd if use_nd else None, "min_fcf_margin": fcfm / 100 if use_fcf else None,
                "min_gross_margin": gm / 100 if use_gm else None, "exclude_on_cycle": excl}
     state.keep(filter_keys)
-    result = filter_table(table, filters)
+    result = apply_filters(table, filters)
     st.subheader(f"{len(result)} of {len(table)} match")
     state.sync_query_params()
 
