@@ -44,6 +44,9 @@ class Scored:
     ctx: Context
     results: dict[str, pd.DataFrame]
     statements: pd.DataFrame
+    market: pd.DataFrame
+    universe: pd.DataFrame
+    fx: pd.DataFrame
 
     def table(self, weights: Mapping[str, float] | None = None, relative: bool = False) -> pd.DataFrame:
         t = score_table(self.ctx, self.results, weights, relative)
@@ -61,7 +64,7 @@ def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame
           loop: L.LoopContext | None = None) -> Scored:
     """Build the context and run every check once (the expensive step; weights are applied later)."""
     ctx = build_context(statements, market, universe, fx, loop)
-    return Scored(ctx, run_checks(ctx), statements)
+    return Scored(ctx, run_checks(ctx), statements, market, universe, fx)
 
 
 def _clean(x: Any) -> Any:
@@ -168,7 +171,7 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
     lost = L.lost_revenue(ctx, counterparty, honoured)
     exposed = lost.index[lost["exposed"]]
     s_statements = L.stressed_statements(scored.statements, ctx.latest, lost["lost_local"])
-    s_ctx = build_context(s_statements, _market_of(ctx), _universe_of(ctx), _fx_of(ctx), ctx.loop)
+    s_ctx = build_context(s_statements, scored.market, scored.universe, scored.fx, ctx.loop)
     s_ctx.extra = ctx.extra  # loop inputs are structural: reuse
     held = {c.id for c in CHECKS if c.pillar == "loop_exposure"} | set(L.STRESS_HELD_CHECKS)
     s_results = {}
@@ -226,24 +229,3 @@ def _get(frame: pd.DataFrame, t: str, col: str) -> float:
     except KeyError:
         return float("nan")
     return float(v) if not is_missing(v) else float("nan")
-
-
-def _market_of(ctx: Context) -> pd.DataFrame:
-    c = ctx.companies
-    return pd.DataFrame({"ticker": c.index, "price_currency": "USD", "market_cap": c["market_cap_usd"].to_numpy(),
-                         "shares_outstanding": np.nan, "as_of": c["market_cap_as_of"].to_numpy(),
-                         "source": c["market_cap_source"].to_numpy()})
-
-
-def _universe_of(ctx: Context) -> pd.DataFrame:
-    c = ctx.companies
-    return pd.DataFrame({"ticker": c.index, "name": c["name"].to_numpy(), "segment": c["segment"].to_numpy(),
-                         "subsegment": c["subsegment"].to_numpy()})
-
-
-def _fx_of(ctx: Context) -> pd.DataFrame:
-    c = ctx.companies.dropna(subset=["currency", "fx_usd"]).drop_duplicates("currency")
-    fx = pd.DataFrame({"currency": c["currency"].to_numpy(), "usd_per_unit": c["fx_usd"].to_numpy()})
-    if "USD" not in set(fx["currency"]):
-        fx = pd.concat([fx, pd.DataFrame({"currency": ["USD"], "usd_per_unit": [1.0]})], ignore_index=True)
-    return fx
