@@ -101,6 +101,15 @@ def history(scored: Scored, ticker: str) -> pd.DataFrame:
     })
 
 
+def history_lists(panel: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
+    """Per ticker the list of yearly values of ``column`` (for sparklines); an empty list if none."""
+    s = panel[column].dropna()
+    if s.empty:
+        return pd.Series([[] for _ in index], index=index, dtype=object)
+    lists = s.groupby(level="ticker").agg(list)
+    return lists.reindex(index).apply(lambda v: v if isinstance(v, list) else [])
+
+
 def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None = None,
               relative: bool = False, source_label: str = "Embedded data set") -> dict[str, Any]:
     """One company's scorecard as a JSON-ready dict (see the CLI ``card --json``)."""

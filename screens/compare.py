@@ -7,10 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import financials as F
-from metrics.checks import PILLARS
+from metrics.checks import CHECKS_BY_ID, PILLARS
+from metrics.engine import CARD_METRICS, history_lists
 from metrics.format import format_value
-from metrics.engine import CARD_METRICS
-from metrics.checks import CHECKS_BY_ID
 from screens import state
 from screens.charts import POLAR_SHORT
 
@@ -18,9 +17,7 @@ DEFAULT = ["MSFT", "ORCL"]
 
 
 def render() -> None:
-    controls = state.sidebar()
-    state.show_notices()
-    st.title("Compare")
+    controls = state.page("Compare")
     sc = state.scored()
     universe = state.dataset().universe
     known = set(universe["ticker"])
@@ -57,11 +54,9 @@ def render() -> None:
     rows["Currency"] = table["currency"].fillna("n.a.")
     comp = pd.DataFrame(rows).T.astype(str).replace({"nan": "n.a."})
     c2.dataframe(comp, width="stretch", height=560)
-    spark = pd.DataFrame(index=picked)
-    for col, label in ((F.REVENUE, "Revenue history"), (F.FCF_D, "FCF history")):
-        s = sc.ctx.panel[col].dropna()
-        lists = s.groupby(level="ticker").agg(list) if not s.empty else pd.Series(dtype=object)
-        spark[label] = [lists.get(t, []) if isinstance(lists.get(t, []), list) else [] for t in picked]
+    idx = pd.Index(picked)
+    spark = pd.DataFrame({"Revenue history": history_lists(sc.ctx.panel, F.REVENUE, idx),
+                          "FCF history": history_lists(sc.ctx.panel, F.FCF_D, idx)})
     st.dataframe(spark, width="stretch", column_config={
         "Revenue history": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
         "FCF history": st.column_config.LineChartColumn("FCF history (reporting currency)")})

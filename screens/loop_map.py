@@ -13,11 +13,8 @@ from screens.charts import network_figure, sankey_figure
 
 
 def render() -> None:
-    controls = state.sidebar()
-    state.show_notices()
-    st.title("Loop map")
-    st.caption("Who pays whom in the AI ecosystem: equity, compute contracts, chips, custom silicon, warrants, "
-               "backstops, leases. Money flows payer → payee; thick edges lie on a cycle.")
+    controls = state.page("Loop map", "Who pays whom in the AI ecosystem: equity, compute contracts, chips, custom "
+                          "silicon, warrants, backstops, leases. Money flows payer → payee; thick edges lie on a cycle.")
     with st.expander("Upload your own deals (CSV, same columns as data/deals.csv)"):
         up = st.file_uploader("Deals CSV", type=["csv"], key="deals_upload",
                               help="Rows extend the embedded deals for this session only; a matching deal_id overrides it.")

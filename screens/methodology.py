@@ -11,10 +11,8 @@ from screens import state
 
 
 def render() -> None:
-    state.sidebar()
-    state.show_notices()
+    state.page("Methodology")
     ds = state.dataset()
-    st.title("Methodology")
     st.info("Kosmos is a research tool. Nothing here is investment advice.", icon="ℹ️")
     st.header("Scores")
     st.markdown(scoring.__doc__.split("Rules (also on the Methodology page):", 1)[-1])

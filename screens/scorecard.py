@@ -10,7 +10,7 @@ from data.embedded import EMBEDDED_SOURCE_LABEL
 from metrics.checks import PILLARS
 from metrics.engine import history, scorecard
 from screens import state
-from screens.charts import CARD_H, CARD_W, GRADE_COLOURS, scorecard_figure
+from screens.charts import CARD_H, CARD_W, scorecard_figure
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": CARD_W, "height": CARD_H, "scale": 1},
               "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -43,8 +43,7 @@ def source_label(ds, ticker: str) -> str:
 
 
 def render() -> None:
-    controls = state.sidebar()
-    state.show_notices()
+    controls = state.page()
     ds = state.dataset()
     sc = state.scored()
     universe = ds.universe

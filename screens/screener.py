@@ -8,6 +8,7 @@ import streamlit as st
 
 from metrics import financials as F
 from metrics.checks import PILLARS
+from metrics.engine import history_lists
 from metrics.presets import apply_filters
 from screens import state
 from screens.charts import scatter_figure, treemap_figure
@@ -27,21 +28,9 @@ HELP = {
 }
 
 
-def _history_lists(panel: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
-    """Per ticker the list of yearly values (for sparklines), empty list if none."""
-    s = panel[column].dropna()
-    if s.empty:
-        return pd.Series([[] for _ in index], index=index)
-    lists = s.groupby(level="ticker").agg(list)
-    return lists.reindex(index).apply(lambda v: v if isinstance(v, list) else [])
-
-
 def render() -> None:
-    controls = state.sidebar()
-    state.show_notices()
-    st.title("Screener")
-    st.caption("The AI-industry ecosystem — chips, networking, cloud, energy — scored on balance-sheet strength, "
-               "free cash flow, pricing power and exposure to the circular-financing loop.")
+    controls = state.page("Screener", "The AI-industry ecosystem — chips, networking, cloud, energy — scored on "
+                          "balance-sheet strength, free cash flow, pricing power and exposure to the circular-financing loop.")
     sc = state.scored()
     table = sc.table(controls.weights, controls.relative)
     pf = controls.preset.filters
@@ -92,8 +81,8 @@ def render() -> None:
 
     view = result.copy()
     view["market_cap_bn"] = view["market_cap_usd"] / 1e9
-    view["revenue_hist"] = _history_lists(sc.ctx.panel, F.REVENUE, view.index)
-    view["fcf_hist"] = _history_lists(sc.ctx.panel, F.FCF_D, view.index)
+    view["revenue_hist"] = history_lists(sc.ctx.panel, F.REVENUE, view.index)
+    view["fcf_hist"] = history_lists(sc.ctx.panel, F.FCF_D, view.index)
     view["fy"] = view["fiscal_year"].map(lambda y: "n.a." if pd.isna(y) else f"FY{int(y)}")
     view["nd_ebitda"] = view["net_debt_to_ebitda"]
     for c in ("fcf_margin", "gross_margin"):

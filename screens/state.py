@@ -245,6 +245,17 @@ def sidebar() -> Controls:
     return Controls(presets[st.session_state["preset"]], weights, bool(st.session_state["relative"]))
 
 
+def page(title: str | None = None, caption: str | None = None) -> Controls:
+    """Every page's preamble: sidebar controls, pending notices, then title and caption."""
+    controls = sidebar()
+    show_notices()
+    if title:
+        st.title(title)
+    if caption:
+        st.caption(caption)
+    return controls
+
+
 def refresh_button(ds: Dataset) -> None:
     """Live refresh of the universe from Yahoo Finance with a progress bar."""
     if not st.button("Refresh from Yahoo Finance", help="Fetch the latest annual statements for every company. "
