@@ -242,29 +242,22 @@ def leverage_trend(ctx: Context) -> pd.DataFrame:
     Debt appearing from zero fails; debt at zero throughout passes.
     """
     both = ctx.panel[[F.TOTAL_DEBT, F.EBITDA_D]].dropna()
-    if both.empty:
-        nan = pd.Series(np.nan, index=ctx.index)
-        return _frame(ctx.index, nan, nan, nan, **{"Debt growth": nan, "EBITDA growth": nan,
-                                                   "First year": nan, "Last year": nan})
-    both = both.reset_index()
-    g = both.groupby("ticker", sort=True)
-    first, last = g.head(1).set_index("ticker"), g.tail(1).set_index("ticker")
-    n = g.size()
-    d0, d1 = first[F.TOTAL_DEBT], last[F.TOTAL_DEBT]
-    e0, e1 = first[F.EBITDA_D], last[F.EBITDA_D]
+    debt = F.first_and_last(both[F.TOTAL_DEBT]).reindex(ctx.index)
+    ebitda = F.first_and_last(both[F.EBITDA_D]).reindex(ctx.index)
+    enough = debt["n_years"] >= 2
+    d0, d1 = debt["first"], debt["last"]
+    e0, e1 = ebitda["first"], ebitda["last"]
     dg = _growth(d0, d1)
     eg = F.safe_divide(e1 - e0, e0).where(e1 > 0)
-    enough = n >= 2
     diff = (dg - eg).where(enough)
     no_debt = enough & d0.eq(0) & d1.eq(0)
     debt_appeared = enough & d0.eq(0) & d1.gt(0)
     computable = diff.notna() | no_debt | debt_appeared
     passed = (diff <= 0) | no_debt
     points = passed.astype(float).where(computable)
-    return _frame(ctx.index, diff.reindex(ctx.index), points.reindex(ctx.index), passed.reindex(ctx.index), **{
-        "Debt growth": dg.where(enough).reindex(ctx.index), "EBITDA growth": eg.where(enough).reindex(ctx.index),
-        "First year": first["fiscal_year"].where(enough).reindex(ctx.index),
-        "Last year": last["fiscal_year"].where(enough).reindex(ctx.index)})
+    return _frame(ctx.index, diff, points, passed, **{
+        "Debt growth": dg.where(enough), "EBITDA growth": eg.where(enough),
+        "First year": debt["first_year"].where(enough), "Last year": debt["last_year"].where(enough)})
 
 
 def _explain_leverage(r: Mapping[str, Any], cur: str) -> str:
@@ -562,14 +555,11 @@ def operating_margin_trend(ctx: Context) -> pd.DataFrame:
     Needs two years. Pass: >= 0 pp (stable or expanding). Points: 1 at >= 0 pp
     falling to 0 at −10 pp.
     """
-    om = F.safe_divide(ctx.panel[F.OPERATING_INCOME], ctx.panel[F.REVENUE]).dropna()
-    df = om.rename("om").reset_index()
-    g = df.groupby("ticker", sort=True)
-    first, last = g.head(1).set_index("ticker"), g.tail(1).set_index("ticker")
-    delta = (last["om"] - first["om"]).where(g.size() >= 2).reindex(ctx.index)
+    om = F.first_and_last(F.safe_divide(ctx.panel[F.OPERATING_INCOME], ctx.panel[F.REVENUE])).reindex(ctx.index)
+    delta = (om["last"] - om["first"]).where(om["n_years"] >= 2)
     return _frame(ctx.index, delta, _ramp(delta, -0.10, 0.0), delta >= 0, **{
-        "First margin": first["om"].reindex(ctx.index), "Latest margin": last["om"].reindex(ctx.index),
-        "First year": first["fiscal_year"].reindex(ctx.index), "Last year": last["fiscal_year"].reindex(ctx.index)})
+        "First margin": om["first"], "Latest margin": om["last"],
+        "First year": om["first_year"], "Last year": om["last_year"]})
 
 
 def _explain_om_trend(r: Mapping[str, Any], cur: str) -> str:

@@ -66,14 +66,36 @@ def build_panel(statements: pd.DataFrame) -> pd.DataFrame:
         panel["period_end"] = pd.Series(dtype=str)
         panel["currency"] = pd.Series(dtype=str)
     else:
-        panel = statements.pivot_table(
-            index=["ticker", "fiscal_year"], columns="field", values="value", aggfunc="first"
-        )
-        panel.columns.name = None
-        panel = panel.reindex(columns=PANEL_FIELDS)
-        meta = statements.groupby(["ticker", "fiscal_year"], sort=False)[["period_end", "currency"]].max()
-        panel = panel.join(meta)
+        panel = _pivot(statements)
     return add_derived(panel.sort_index())
+
+
+def _pivot(statements: pd.DataFrame) -> pd.DataFrame:
+    """Vectorised long -> wide: one row per (ticker, fiscal_year); the first value of a duplicate wins.
+
+    Strings are factorised once (pandas' string factorisation dominates a
+    naive pivot_table on large universes).
+    """
+    t_codes, t_names = pd.factorize(statements["ticker"])
+    f_codes, f_names = pd.factorize(statements["field"])
+    years = statements["fiscal_year"].to_numpy(dtype=np.int64)
+    row_codes, row_keys = pd.factorize(t_codes.astype(np.int64) * 10_000 + years)
+    col_of = np.array([PANEL_FIELDS.index(f) if f in PANEL_FIELDS else -1 for f in f_names], dtype=np.int64)
+    cols = col_of[f_codes]
+    keep = cols >= 0
+    grid = np.full((len(row_keys), len(PANEL_FIELDS)), np.nan)
+    values = statements["value"].to_numpy(dtype=float)[keep]
+    rows_k, cols_k = row_codes[keep], cols[keep]
+    # one write per (row, field), the first occurrence (hash-based, no sort)
+    first_of_pair = ~pd.Index(rows_k * len(PANEL_FIELDS) + cols_k).duplicated(keep="first")
+    grid[rows_k[first_of_pair], cols_k[first_of_pair]] = values[first_of_pair]
+    first = np.flatnonzero(~pd.Index(row_codes).duplicated(keep="first"))  # in code order
+    index = pd.MultiIndex.from_arrays(
+        [np.asarray(t_names, dtype=object)[row_keys // 10_000], row_keys % 10_000], names=["ticker", "fiscal_year"])
+    panel = pd.DataFrame(grid, index=index, columns=PANEL_FIELDS)
+    panel["period_end"] = statements["period_end"].iloc[first].to_numpy(dtype=object)
+    panel["currency"] = statements["currency"].iloc[first].to_numpy(dtype=object)
+    return panel
 
 
 def add_derived(panel: pd.DataFrame) -> pd.DataFrame:
@@ -90,32 +112,36 @@ def latest_year(panel: pd.DataFrame) -> pd.DataFrame:
     """The latest fiscal year per ticker (the newest year holding any value).
 
     Values of different years are never mixed: a field missing in the latest
-    year stays missing even if an older year has it.
+    year stays missing even if an older year has it. Index: ticker; the year
+    is the column ``fiscal_year``.
     """
+    out = panel.reset_index(level="fiscal_year")
     if panel.empty:
-        out = panel.reset_index(level="fiscal_year")
         return out
-    last = panel.reset_index(level="fiscal_year").groupby(level="ticker", sort=True).tail(1)
-    return last
+    codes = panel.index.codes[0]
+    last = np.flatnonzero(np.r_[codes[1:] != codes[:-1], True])  # panel is sorted by (ticker, year)
+    return out.iloc[last]
 
 
-def first_and_last(panel: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per ticker, the first and last fiscal years in which ``column`` is present.
+def first_and_last(series: pd.Series) -> pd.DataFrame:
+    """Per ticker, the first and last fiscal years in which ``series`` (indexed by ticker, year) is present.
 
-    Returns columns first_year, first, last_year, last, n_years (index ticker).
+    Returns columns first_year, first, last_year, last, n_years (index ticker);
+    vectorised with the index codes, no Python loop over companies.
     """
-    col = panel[column].dropna()
-    if col.empty:
-        return pd.DataFrame(columns=["first_year", "first", "last_year", "last", "n_years"], dtype=float)
-    df = col.reset_index()
-    g = df.groupby("ticker", sort=True)
-    first = g.head(1).set_index("ticker")
-    last = g.tail(1).set_index("ticker")
-    return pd.DataFrame({
-        "first_year": first["fiscal_year"], "first": first[column],
-        "last_year": last["fiscal_year"], "last": last[column],
-        "n_years": g.size(),
-    })
+    s = series.dropna()
+    cols = ["first_year", "first", "last_year", "last", "n_years"]
+    if s.empty:
+        return pd.DataFrame(columns=cols, dtype=float, index=pd.Index([], name="ticker"))
+    s = s.sort_index()
+    codes = s.index.codes[0]
+    start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    end = np.r_[start[1:] - 1, len(codes) - 1]
+    years = s.index.get_level_values("fiscal_year").to_numpy()
+    vals = s.to_numpy(dtype=float)
+    names = s.index.levels[0][codes[start]]
+    return pd.DataFrame({"first_year": years[start], "first": vals[start], "last_year": years[end],
+                         "last": vals[end], "n_years": end - start + 1}, index=pd.Index(names, name="ticker"))
 
 
 def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

@@ -237,3 +237,16 @@ def test_removing_a_value_never_raises_any_score(rows, data):
     before, after = scores(rows).iloc[0], scores(fewer).iloc[0]
     for c in PILLAR_COLS:
         assert after[c] <= before[c] + 1e-9, (c, rows[i])
+
+
+def test_panel_pivot_first_value_wins_and_latest_year_does_not_mix_years():
+    from metrics.financials import build_panel, first_and_last, latest_year
+
+    rows = statements_from([("B", 2024, "Total Revenue", 5), ("A", 2023, "Total Revenue", 1),
+                            ("A", 2024, "Gross Profit", 2), ("A", 2023, "Total Revenue", 99)])
+    panel = build_panel(rows)
+    assert panel.loc[("A", 2023), "Total Revenue"] == 1  # duplicate: the first value wins
+    lat = latest_year(panel)
+    assert lat.loc["A", "fiscal_year"] == 2024 and math.isnan(lat.loc["A", "Total Revenue"])
+    fl = first_and_last(panel["Total Revenue"])
+    assert fl.loc["A", "first_year"] == 2023 and fl.loc["A", "n_years"] == 1 and fl.loc["B", "last"] == 5
