@@ -215,6 +215,13 @@ def classify_error(exc: BaseException) -> str:
     """Map an exception from yfinance or its HTTP stack to an outcome status."""
     name = type(exc).__name__
     text = str(exc)
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status == 404:
+        return STATUS_UNKNOWN
+    if status == 429:
+        return STATUS_RATE_LIMITED
+    if isinstance(status, int) and status >= 400:
+        return STATUS_ERROR  # the server answered: not a network problem
     if name == "YFRateLimitError" or "Too Many Requests" in text or "429" in text:
         return STATUS_RATE_LIMITED
     if name in ("YFTickerMissingError", "YFTzMissingError", "YFPricesMissingError") or "delisted" in text:
