@@ -153,6 +153,8 @@ class _Rewrite(HTTPAdapter):
 def stub_session(port: int, pool: int = 8) -> requests.Session:
     """A requests.Session whose Yahoo URLs go to the loopback stub."""
     s = requests.Session()
+    # Yahoo hands out an A3 cookie on fc.yahoo.com; seed it so yfinance behaves as against the real site
+    s.cookies.set("A3", "stub-cookie", domain=".yahoo.com", path="/", expires=int(time.time()) + 86_400)
     adapter = _Rewrite(port, pool_connections=pool, pool_maxsize=pool)
     s.mount("https://", adapter)
     s.mount("http://", adapter)
