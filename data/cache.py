@@ -144,8 +144,28 @@ class Cache:
             shutil.move(str(folder), str(target))
         except OSError as exc:  # pragma: no cover - read-only cache folder
             log.warning("could not move corrupt snapshot %s: %s", folder, exc)
+        else:
+            try:  # when and why, so every session (not only the one that found it) can say so
+                (target / "REASON.txt").write_text(f"{datetime.now(timezone.utc).isoformat()}\n{folder.name}: {reason}\n")
+            except OSError:  # pragma: no cover
+                pass
         log.warning("corrupt cache snapshot %s set aside: %s", folder.name, reason)
         return f"{folder.name}: {reason}"
+
+    def recently_set_aside(self, now: datetime | None = None, within: timedelta = STALE_AFTER) -> list[str]:
+        """Snapshots set aside as corrupt in the last ``within`` (default 24 h): 'name: reason'."""
+        now = now or datetime.now(timezone.utc)
+        found = []
+        if not self.quarantine.is_dir():
+            return found
+        for reason_file in sorted(self.quarantine.glob("*/REASON.txt")):
+            try:
+                when, what = reason_file.read_text().split("\n", 1)
+                if now - datetime.fromisoformat(when) <= within:
+                    found.append(what.strip())
+            except (OSError, ValueError):
+                continue
+        return found
 
     def read(self) -> CachedView:
         """Freshest good data per ticker over all snapshots; never raises on bad files."""

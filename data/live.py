@@ -351,6 +351,22 @@ def yahoo_reachable(host: str = "query2.finance.yahoo.com", timeout_s: float = 5
         return f"{type(exc).__name__}: {exc}"
 
 
+def forget_yfinance_responses() -> None:
+    """Empty yfinance's in-process response cache.
+
+    yfinance memoises GET responses per URL (``YfData.cache_get``, an
+    ``lru_cache``) for the life of the process, so without this a second
+    refresh in a long-running app would silently return the first refresh's
+    answers instead of asking Yahoo again.
+    """
+    try:
+        from yfinance.data import YfData
+
+        YfData.cache_get.cache_clear()
+    except (ImportError, AttributeError):  # a yfinance without that cache: nothing to forget
+        pass
+
+
 def fetch_many(
     tickers: Iterable[str],
     factory: TickerFactory | None = None,
@@ -385,6 +401,7 @@ def fetch_many(
                 progress(i, len(symbols), s)
         return RefreshResult(empty_statements(), empty_market(), {}, outcomes, fetched_at, offline=True)
     fetched_on = fetched_at.strftime("%Y-%m-%d")
+    forget_yfinance_responses()
     max_workers = max(1, min(max_workers, MAX_WORKERS))
     stop = threading.Event()
     lock = threading.Lock()

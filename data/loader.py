@@ -86,7 +86,7 @@ def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: dat
             view = None
             notices.append(f"Local cache unreadable ({type(exc).__name__}); using the embedded data set.")
         if view is not None:
-            for q in view.quarantined:
+            for q in dict.fromkeys([*view.quarantined, *cache.recently_set_aside(now)]):
                 notices.append(f"A corrupt cache snapshot was set aside ({q}); data rebuilt from the others.")
             if not view.empty:
                 live = set(view.tickers["ticker"])

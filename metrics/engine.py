@@ -102,12 +102,24 @@ def history(scored: Scored, ticker: str) -> pd.DataFrame:
 
 
 def history_lists(panel: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
-    """Per ticker the list of yearly values of ``column`` (for sparklines); an empty list if none."""
+    """Per ticker the list of yearly values of ``column`` in fiscal-year order (for sparklines).
+
+    A ticker without values gets an empty list. Vectorised: the values are
+    sorted once and cut at ticker boundaries (no per-group pandas work), so
+    5,000 companies take milliseconds.
+    """
     s = panel[column].dropna()
+    out = pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
     if s.empty:
-        return pd.Series([[] for _ in index], index=index, dtype=object)
-    lists = s.groupby(level="ticker").agg(list)
-    return lists.reindex(index).apply(lambda v: v if isinstance(v, list) else [])
+        return out
+    s = s.sort_index(level=["ticker", "fiscal_year"])
+    tickers = s.index.get_level_values("ticker").to_numpy()
+    starts = np.flatnonzero(np.r_[True, tickers[1:] != tickers[:-1]])
+    chunks = np.split(s.to_numpy(dtype=float), starts[1:])
+    lists = pd.Series([c.tolist() for c in chunks], index=tickers[starts], dtype=object)
+    hit = index.isin(lists.index)
+    out[hit] = lists.reindex(index[hit]).to_numpy()
+    return out
 
 
 def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None = None,

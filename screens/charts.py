@@ -60,7 +60,7 @@ def ego_network(graph: nx.DiGraph, centre: str, segments: dict[str, str] | None 
         flow = data["flows"][0]
         amt = money(data["amount_usd"]) if not is_missing(data["amount_usd"]) else "undisclosed"
         traces.append(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", line=dict(color=FLOW_COLOURS.get(flow, "#999"), width=2),
-                                 hoverinfo="text", text=f"{u} → {v}: {', '.join(data['flows'])}, {amt}", showlegend=False))
+                                 hoverinfo="text", text=f"{_esc(u)} → {_esc(v)}: {', '.join(data['flows'])}, {amt}", showlegend=False))
         # arrow head as a marker near the payee
         traces.append(go.Scatter(x=[x0 + 0.85 * (x1 - x0)], y=[y0 + 0.85 * (y1 - y0)], mode="markers",
                                  marker=dict(symbol="arrow", angleref="previous", size=10,
@@ -69,7 +69,7 @@ def ego_network(graph: nx.DiGraph, centre: str, segments: dict[str, str] | None 
     names = [centre, *nbrs]
     traces.append(go.Scatter(
         x=[pos[n][0] for n in names], y=[pos[n][1] for n in names], mode="markers+text",
-        text=names, textposition="bottom center", textfont=dict(size=11),
+        text=[_esc(n) for n in names], textposition="bottom center", textfont=dict(size=11),
         marker=dict(size=[22] + [14] * len(nbrs),
                     color=[SEGMENT_COLOURS.get(segments.get(n, "private"), "#d62728") for n in names],
                     line=dict(color="white", width=1)),
@@ -264,8 +264,8 @@ def treemap_figure(table: pd.DataFrame, max_companies: int = 400) -> tuple[go.Fi
         t = t.nlargest(max_companies, "market_cap_usd")
     if t.empty:
         return go.Figure(), "No company in the current result has a market cap on record."
-    labels = list(t.index) + sorted(set(t["segment"]))
-    parents = list(t["segment"]) + [""] * len(set(t["segment"]))
+    labels = [_esc(i) for i in t.index] + [_esc(sg) for sg in sorted(set(t["segment"]))]
+    parents = [_esc(sg) for sg in t["segment"]] + [""] * len(set(t["segment"]))
     values = list(t["market_cap_usd"] / 1e9) + [0] * len(set(t["segment"]))
     colour = list(t["composite"].fillna(-1)) + [np.nan] * len(set(t["segment"]))
     text = [f"{_esc(n)}<br>composite {'n.a.' if c < 0 else f'{c:.0f}'}" for n, c in zip(t["name"], t["composite"].fillna(-1))] + [""] * len(set(t["segment"]))
@@ -290,7 +290,7 @@ def scatter_figure(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: s
     fig = go.Figure()
     for seg, grp in t.groupby("segment"):
         fig.add_trace(go.Scatter(
-            x=grp[x], y=grp[y], mode="markers+text" if len(t) < 60 else "markers", text=list(grp.index),
+            x=grp[x], y=grp[y], mode="markers+text" if len(t) < 60 else "markers", text=[_esc(i) for i in grp.index],
             textposition="top center", name=seg,
             marker=dict(size=size.loc[grp.index], sizemode="diameter", color=SEGMENT_COLOURS.get(seg, "#7f7f7f"), opacity=0.7),
             hovertemplate="%{text}<br>" + x_label + ": %{x:.2f}<br>" + y_label + ": %{y:.2f}<extra></extra>"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from metrics import financials as F
@@ -28,6 +27,28 @@ HELP = {
 }
 
 
+def _widget_defaults(pf: dict, segments: list[str], cap_max: float) -> None:
+    """Seed the filter widgets' state from the preset (widgets then take no ``value=``).
+
+    Values restored from an earlier page or data set are kept when still valid
+    and reset when not (e.g. a market-cap range beyond the current maximum).
+    """
+    ss = st.session_state
+    ss["f_segments"] = [s for s in ss.get("f_segments", []) if s in segments]
+    lo_hi = ss.get("f_mcap")
+    if not (isinstance(lo_hi, (tuple, list)) and len(lo_hi) == 2 and 0.0 <= lo_hi[0] <= lo_hi[1] <= cap_max):
+        ss["f_mcap"] = (0.0, cap_max)
+    for p in PILLARS:
+        ss.setdefault(f"f_min_{p}", int(pf.get(f"min_{p}", 0)))
+    ss.setdefault("f_use_nd", "max_net_debt_to_ebitda" in pf)
+    ss.setdefault("f_nd", float(pf.get("max_net_debt_to_ebitda", 3.0)))
+    ss.setdefault("f_use_fcf", "min_fcf_margin" in pf)
+    ss.setdefault("f_fcf", float(pf.get("min_fcf_margin", 0.10)) * 100)
+    ss.setdefault("f_use_gm", "min_gross_margin" in pf)
+    ss.setdefault("f_gm", float(pf.get("min_gross_margin", 0.40)) * 100)
+    ss.setdefault("f_excl", bool(pf.get("exclude_on_cycle", False)))
+
+
 def render() -> None:
     controls = state.page("Screener", "The AI-industry ecosystem — chips, networking, cloud, energy — scored on "
                           "balance-sheet strength, free cash flow, pricing power and exposure to the circular-financing loop.")
@@ -38,33 +59,35 @@ def render() -> None:
     filter_keys = ["f_segments", "f_subsegments", "f_mcap", "f_use_nd", "f_nd", "f_use_fcf", "f_fcf", "f_use_gm",
                    "f_gm", "f_excl"] + [f"f_min_{p}" for p in PILLARS]
     state.restore(filter_keys)
+    segs = sorted(table["segment"].dropna().unique())
+    caps = table["market_cap_usd"].dropna() / 1e9
+    cap_max = float(np.ceil(caps.max())) if len(caps) else 1.0
+    _widget_defaults(pf, segs, cap_max)
     with st.expander("Filters", expanded=True):
         c1, c2, c3 = st.columns(3)
-        segs = sorted(table["segment"].dropna().unique())
         segments = c1.multiselect("Segment", segs, key="f_segments", on_change=state.keeper("f_segments"))
         subs = sorted(table.loc[table["segment"].isin(segments) if segments else slice(None), "subsegment"].dropna().unique())
+        st.session_state["f_subsegments"] = [s for s in st.session_state.get("f_subsegments", []) if s in subs]
         subsegments = c2.multiselect("Subsegment", subs, key="f_subsegments", on_change=state.keeper("f_subsegments"))
-        caps = table["market_cap_usd"].dropna() / 1e9
-        cap_max = float(np.ceil(caps.max())) if len(caps) else 1.0
-        mcap = c3.slider("Market cap (USD bn)", 0.0, cap_max, (0.0, cap_max), key="f_mcap", on_change=state.keeper("f_mcap"),
+        mcap = c3.slider("Market cap (USD bn)", 0.0, cap_max, key="f_mcap", on_change=state.keeper("f_mcap"),
                          help="Companies without a market cap on record are kept only while the lower bound is 0.")
         c4, c5, c6, c7 = st.columns(4)
         mins = {}
         for col, (p, label) in zip((c4, c5, c6, c7), PILLARS.items()):
-            mins[f"min_{p}"] = col.number_input(f"Min {label.lower()}", 0, 100, int(pf.get(f"min_{p}", 0)), step=5,
+            mins[f"min_{p}"] = col.number_input(f"Min {label.lower()}", 0, 100, step=5,
                                                 key=f"f_min_{p}", on_change=state.keeper(f"f_min_{p}"), help=HELP[p])
         c8, c9, c10, c11 = st.columns(4)
-        use_nd = c8.checkbox("Limit net debt / EBITDA", value="max_net_debt_to_ebitda" in pf, key="f_use_nd", on_change=state.keeper("f_use_nd"))
-        nd = c8.number_input("at most (x)", 0.0, 20.0, float(pf.get("max_net_debt_to_ebitda", 3.0)), step=0.5,
+        use_nd = c8.checkbox("Limit net debt / EBITDA", key="f_use_nd", on_change=state.keeper("f_use_nd"))
+        nd = c8.number_input("at most (x)", 0.0, 20.0, step=0.5,
                              key="f_nd", on_change=state.keeper("f_nd"), disabled=not use_nd, help=HELP["net_debt_to_ebitda"])
-        use_fcf = c9.checkbox("Minimum FCF margin", value="min_fcf_margin" in pf, key="f_use_fcf", on_change=state.keeper("f_use_fcf"))
-        fcfm = c9.number_input("at least (%)", -100.0, 100.0, float(pf.get("min_fcf_margin", 0.10)) * 100, step=1.0,
+        use_fcf = c9.checkbox("Minimum FCF margin", key="f_use_fcf", on_change=state.keeper("f_use_fcf"))
+        fcfm = c9.number_input("at least (%)", -100.0, 100.0, step=1.0,
                                key="f_fcf", on_change=state.keeper("f_fcf"), disabled=not use_fcf, help=HELP["fcf_margin"])
-        use_gm = c10.checkbox("Minimum gross margin", value="min_gross_margin" in pf, key="f_use_gm", on_change=state.keeper("f_use_gm"))
-        gm = c10.number_input("at least (%) ", 0.0, 100.0, float(pf.get("min_gross_margin", 0.40)) * 100, step=1.0,
+        use_gm = c10.checkbox("Minimum gross margin", key="f_use_gm", on_change=state.keeper("f_use_gm"))
+        gm = c10.number_input("at least (%) ", 0.0, 100.0, step=1.0,
                               key="f_gm", on_change=state.keeper("f_gm"), disabled=not use_gm, help=HELP["gross_margin"])
-        excl = c11.checkbox("Exclude companies on a loop cycle", value=bool(pf.get("exclude_on_cycle", False)),
-                            key="f_excl", on_change=state.keeper("f_excl"), help="Drops every company through which money flows in a circle (length ≤ 6).")
+        excl = c11.checkbox("Exclude companies on a loop cycle", key="f_excl", on_change=state.keeper("f_excl"),
+                            help="Drops every company through which money flows in a circle (length ≤ 6).")
     filters = {"segments": segments, "subsegments": subsegments,
                "market_cap_usd_bn": None if mcap == (0.0, cap_max) else mcap, **mins,
                "max_net_debt_to_ebitda": nd if use_nd else None, "min_fcf_margin": fcfm / 100 if use_fcf else None,
@@ -83,7 +106,8 @@ def render() -> None:
     view["market_cap_bn"] = view["market_cap_usd"] / 1e9
     view["revenue_hist"] = history_lists(sc.ctx.panel, F.REVENUE, view.index)
     view["fcf_hist"] = history_lists(sc.ctx.panel, F.FCF_D, view.index)
-    view["fy"] = view["fiscal_year"].map(lambda y: "n.a." if pd.isna(y) else f"FY{int(y)}")
+    years = view["fiscal_year"].astype("Int64").astype("string")
+    view["fy"] = ("FY" + years).fillna("n.a.")
     view["nd_ebitda"] = view["net_debt_to_ebitda"]
     for c in ("fcf_margin", "gross_margin"):
         view[c] = view[c] * 100

@@ -48,19 +48,11 @@ def statements_from(rows: list[tuple]) -> pd.DataFrame:
     )
 
 
-def chromium_path() -> str | None:
-    import shutil
-    from pathlib import Path
-
-    for p in ("/usr/bin/chromium", shutil.which("chromium") or ""):
-        if p and Path(p).exists():
-            return p
-    return None
-
-
 def skip_without_chromium() -> str:
     """Chromium's path; skips locally without it, but fails in CI (KOSMOS_REQUIRE_BROWSER=1)."""
     import os
+
+    from bench.browser import chromium_path
 
     path = chromium_path()
     if path:

@@ -39,3 +39,26 @@ def test_real_yfinance_against_stub_maps_values_and_reasons(stub, isolated_cache
     ds = load_dataset(Cache(isolated_cache))
     prov = ds.provenance.set_index("ticker")
     assert prov.at["MSFT", "origin"] == "yahoo" and prov.at["ORCL", "origin"] == "yahoo"
+
+
+def test_second_refresh_in_one_process_asks_yahoo_again(stub):
+    """yfinance memoises responses per URL; a refresh must not be served from that memo."""
+    fetch_many(["MSFT"], stub_factory(stub.port), preflight=lambda: None, backoff_s=0.01)
+    first = stub.state.requests
+    stub.state.statements = stub.state.statements.assign(
+        value=lambda d: d["value"].where(~((d["ticker"] == "MSFT") & (d["field"] == "Total Revenue")), 1.0))
+    res = fetch_many(["MSFT"], stub_factory(stub.port), preflight=lambda: None, backoff_s=0.01)
+    assert stub.state.requests - first >= 4  # quote + three statements asked again
+    rev = res.statements[res.statements["field"] == "Total Revenue"]["value"]
+    assert not rev.empty and set(rev) == {1.0}  # and saw Yahoo's new answer
+
+
+def test_refresh_benchmark_runs_twice_in_one_process_with_real_requests():
+    """The benchmark's medians need every run to reach the stub (no memoised or broken second run)."""
+    from bench.refresh import UNKNOWN, refresh_once
+
+    runs = [refresh_once(latency_s=0.0, rate_limited={"MSFT": 1}, backoff_s=0.01) for _ in range(2)]
+    for r in runs:
+        assert r.http_429 == 1 and r.requests > 4 * (r.tickers - len(UNKNOWN))
+        assert r.outcomes.get("unknown symbol") == len(UNKNOWN)
+        assert r.outcomes.get("ok", 0) + r.outcomes.get("partial", 0) >= 20

@@ -1,0 +1,143 @@
+"""Kosmos benchmark report: ``python -m bench [--repeats N] [--skip-browser] [--json PATH]``.
+
+Prints one table. Times are medians over repeated runs; every timing that
+depends on the machine is also shown as a ratio to a baseline measured in the
+same run (machines here are shared and noisy, so the ratios are what compare):
+
+* scoring 500 / 5,000 / 50,000 synthetic companies, ratio to the 500 run;
+* ``streamlit run`` to first complete render and rerun latency after a weight
+  change, ratio to a bare Streamlit page (``bench/bare_app.py``), with the
+  embedded data set and with a 5,000-company universe;
+* peak resident memory of the app process in both cases;
+* a live refresh of the universe (37 tickers) against the loopback Yahoo stub
+  with 200 ms latency and some HTTP 429 answers.
+
+Synthetic companies live only in a temporary cache folder and are never shown
+as data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class Row:
+    measure: str
+    value: str
+    baseline: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("yes" if ok else "NO")
+
+
+def scoring_rows(repeats: int) -> list[Row]:
+    from bench.scoring import time_scoring
+
+    rows, base = [], None
+    for n, reps in ((500, max(repeats, 5)), (5_000, max(repeats, 3)), (50_000, repeats)):
+        s = time_scoring(n, reps)
+        base = base or s
+        target = "< 0.25 s" if n == 5_000 else ""
+        rows.append(Row(f"scoring {n:,} companies", f"{s:.3f} s", f"{base:.3f} s (500)", f"{s / base:.1f}x",
+                        target, _verdict(s < 0.25) if n == 5_000 else ""))
+    return rows
+
+
+def render_rows(chromium: str, repeats: int, work: Path) -> list[Row]:
+    from bench.browser import GRID, SCREENER
+    from bench.render import Variant, compare, median
+    from bench.synthetic import write_synthetic_snapshot
+
+    emb, big = work / "cache-embedded", work / "cache-5000"
+    emb.mkdir()
+    write_synthetic_snapshot(big, 5_000)
+    variants = [Variant("bare", "bench/bare_app.py", GRID, {"KOSMOS_CACHE_DIR": str(emb)}),
+                Variant("embedded", "app.py", SCREENER, {"KOSMOS_CACHE_DIR": str(emb)}),
+                Variant("5,000", "app.py", SCREENER, {"KOSMOS_CACHE_DIR": str(big)})]
+    runs = compare(chromium, variants, repeats)
+    bare_first, bare_rerun = median(runs["bare"], "first_render_s"), median(runs["bare"], "rerun_s")
+    bare_mem = median(runs["bare"], "peak_rss_mb")
+    rows = []
+    for name in ("embedded", "5,000"):
+        first, rerun = median(runs[name], "first_render_s"), median(runs[name], "rerun_s")
+        r = first / bare_first
+        rows.append(Row(f"first render, {name} companies", f"{first:.2f} s", f"{bare_first:.2f} s (bare page)",
+                        f"{r:.2f}x", "<= 1.5x" if name == "embedded" else "", _verdict(r <= 1.5) if name == "embedded" else ""))
+        rows.append(Row(f"rerun after weight change, {name}", f"{rerun:.3f} s", f"{bare_rerun:.3f} s (bare page)",
+                        f"{rerun / bare_rerun:.1f}x"))
+    for name in ("embedded", "5,000"):
+        mem = median(runs[name], "peak_rss_mb")
+        big_target = name == "5,000"
+        rows.append(Row(f"peak memory, {name} companies", f"{mem:.0f} MB", f"{bare_mem:.0f} MB (bare page)",
+                        f"{mem / bare_mem:.1f}x", "< 400 MB" if big_target else "", _verdict(mem < 400) if big_target else ""))
+    return rows
+
+
+def refresh_rows(repeats: int) -> list[Row]:
+    from bench.refresh import refresh_once
+
+    runs = [refresh_once() for _ in range(repeats)]
+    s = statistics.median(r.seconds for r in runs)
+    last = runs[-1]
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(last.outcomes.items()))
+    # lower bound with 4 workers: every request of every ticker waits the stub latency once
+    bound = last.requests * 0.2 / 4
+    return [Row(f"live refresh, {last.tickers} tickers vs stub (200 ms, HTTP 429s)", f"{s:.1f} s",
+                f"{bound:.1f} s (requests x 200 ms / 4 workers)", f"{s / bound:.2f}x", "< 5 s", _verdict(s < 5)),
+            Row("  requests / HTTP 429 / outcomes", f"{last.requests} / {last.http_429}", detail)]
+
+
+def print_table(rows: list[Row]) -> None:
+    head = Row("measure", "median", "baseline", "ratio", "target", "met")
+    cols = list(asdict(head))
+    width = {c: max(len(getattr(r, c)) for r in [head, *rows]) for c in cols}
+    for i, r in enumerate([head, *rows]):
+        print("  ".join(getattr(r, c).ljust(width[c]) for c in cols).rstrip())
+        if i == 0:
+            print("  ".join("-" * width[c] for c in cols))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description="Kosmos benchmark report (one table).")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per measure; medians are reported (default 3)")
+    ap.add_argument("--skip-browser", action="store_true", help="skip the render and memory measures")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
+    args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    t0 = time.perf_counter()
+    print("Kosmos benchmark: scoring...", file=sys.stderr)
+    rows = scoring_rows(args.repeats)
+    if not args.skip_browser:
+        from bench.browser import chromium_path
+
+        chromium = chromium_path()
+        if chromium is None:
+            rows.append(Row("render / memory", "skipped: no Chromium (apt-get install chromium)"))
+        else:
+            print("Kosmos benchmark: render and memory (headless Chromium)...", file=sys.stderr)
+            with tempfile.TemporaryDirectory(prefix="kosmos-bench-") as work:
+                rows += render_rows(chromium, args.repeats, Path(work))
+    print("Kosmos benchmark: live refresh against the loopback stub...", file=sys.stderr)
+    rows += refresh_rows(args.repeats)
+    print_table(rows)
+    print(f"\n{args.repeats} run(s) per measure, medians; total {time.perf_counter() - t0:.0f} s.")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Render benchmark: `streamlit run` to first complete render, and rerun latency after a weight change.
+
+Each figure is a median over repeated cold starts, reported with the same
+measurement of a bare Streamlit page (``bench/bare_app.py``) taken in the same
+run, interleaved, so machine noise hits both alike. Peak memory (VmHWM, the
+resident-set high-water mark) of the app process is read after the page has
+rendered.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench.browser import CHROMIUM_ARGS, RENDERED, WATCH_RUNS, streamlit_server
+
+
+@dataclass
+class RenderRun:
+    first_render_s: float
+    rerun_s: float
+    peak_rss_mb: float
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a process in MB (Linux VmHWM; else the current RSS)."""
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def measure_once(browser, script: str, need: dict[str, bool], env: dict[str, str] | None = None,
+                 timeout_ms: int = 120_000) -> RenderRun:
+    """Cold start ``script``, render it once in a fresh page, then nudge the first sidebar slider."""
+    with streamlit_server(script, env) as server:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        try:
+            page.goto(server.url + "/")
+            page.wait_for_function(RENDERED, arg=need, timeout=timeout_ms, polling=50)
+            first = time.perf_counter() - server.started_at
+            page.wait_for_timeout(300)
+            page.evaluate(WATCH_RUNS)
+            slider = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type=range]').first
+            slider.focus()
+            t0 = page.evaluate("performance.now()")
+            slider.press("ArrowRight")
+            page.wait_for_function("() => window.__runs >= 1", timeout=timeout_ms, polling=20)
+            page.wait_for_function(RENDERED, arg=need, timeout=timeout_ms, polling=50)
+            page.wait_for_timeout(300)  # a second, chained run would move __lastDone
+            rerun = (page.evaluate("window.__lastDone") - t0) / 1000
+            mem = peak_rss_mb(server.proc.pid)
+        finally:
+            page.close()
+    return RenderRun(first, rerun, mem)
+
+
+@dataclass
+class Variant:
+    name: str
+    script: str
+    need: dict[str, bool]
+    env: dict[str, str] | None = None
+
+
+def compare(chromium: str, variants: list[Variant], repeats: int = 3) -> dict[str, list[RenderRun]]:
+    """Cold starts of every variant, interleaved round by round; all runs per variant."""
+    from playwright.sync_api import sync_playwright
+
+    runs: dict[str, list[RenderRun]] = {v.name: [] for v in variants}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(repeats):
+                for v in variants:
+                    runs[v.name].append(measure_once(browser, v.script, v.need, v.env))
+        finally:
+            browser.close()
+    return runs
+
+
+def median(runs: list[RenderRun], attr: str) -> float:
+    return statistics.median(getattr(r, attr) for r in runs)
