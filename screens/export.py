@@ -27,7 +27,8 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise_cell)
-    return out.to_csv(index=False).encode("utf-8")
+    # RFC 4180 line ends: cells holding a bare \r are then quoted too, so no cell can split a row
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def write_png(fig, path: str | Path, width: int = 1600, height: int = 900) -> Path:

@@ -13,7 +13,7 @@ from screens import state
 def render() -> None:
     state.page("Methodology")
     ds = state.dataset()
-    st.info("Kosmos is a research tool. Nothing here is investment advice.", icon="ℹ️")
+    st.info("Kosmos is a research tool. Nothing here is investment advice.", icon=":material/info:")
     st.header("Scores")
     st.markdown(scoring.__doc__.split("Rules (also on the Methodology page):", 1)[-1])
     st.header("Checks")

@@ -26,7 +26,7 @@ def pick_ticker(universe: pd.DataFrame, param: str = "ticker", fallback: str = "
             return good[0]
         if bad and st.session_state.get("_bad_ticker_seen") != raw:
             st.session_state["_bad_ticker_seen"] = raw
-            st.warning(f"Unknown ticker in the link ({state.md_escape(raw[:20])}): showing {fallback} instead.", icon="⚠️")
+            st.warning(f"Unknown ticker in the link ({state.md_escape(raw[:20])}): showing {fallback} instead.", icon=":material/warning:")
     t = st.session_state.get("ticker")
     return t if t in known else (fallback if fallback in known else sorted(known)[0])
 

@@ -99,7 +99,7 @@ def render() -> None:
 
     if result.empty:
         st.info("No company matches these filters. Loosen a threshold, clear the segment filter, or pick the "
-                "'Article criteria' preset. Remember: a missing value never passes a threshold.", icon="🫙")
+                "'Article criteria' preset. Remember: a missing value never passes a threshold.", icon=":material/filter_alt_off:")
         return
 
     view = result.copy()

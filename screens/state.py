@@ -86,7 +86,7 @@ def notice(msg: str) -> None:
 
 def show_notices() -> None:
     for msg in st.session_state.pop("_notices", []):
-        st.warning(msg, icon="⚠️")
+        st.warning(msg, icon=":material/warning:")
 
 
 def _parse_weights(text: str) -> dict[str, float] | None:
@@ -224,13 +224,13 @@ def sidebar() -> Controls:
     with st.sidebar:
         badge = ds.badge()
         if "STALE" in badge:
-            st.warning(badge, icon="⏳")
+            st.warning(badge, icon=":material/hourglass_top:")
         else:
             st.caption(f"📊 {badge}")
         for n in ds.notices:
             st.warning(n)
         if st.session_state.get("_offline"):
-            st.error(st.session_state["_offline"], icon="📡")
+            st.error(st.session_state["_offline"], icon=":material/wifi_off:")
         refresh_button(ds)
         st.divider()
         st.selectbox("Preset", list(presets), key="preset", on_change=_on_preset_change,
