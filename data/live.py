@@ -94,6 +94,7 @@ class RefreshResult:
     outcomes: dict[str, TickerOutcome]
     fetched_at: datetime
     offline: bool = False
+    rate_limited: bool = False  # the batch stopped early because Yahoo kept answering HTTP 429
 
     @property
     def good_tickers(self) -> list[str]:
@@ -103,6 +104,8 @@ class RefreshResult:
         n_ok = len(self.good_tickers)
         if self.offline and n_ok == 0:
             return "Offline: Yahoo Finance cannot be reached; nothing was changed."
+        if self.rate_limited and n_ok == 0:
+            return "Yahoo Finance is rate-limiting this machine (HTTP 429); nothing was changed. Try again in a few minutes."
         bad = {t: o for t, o in self.outcomes.items() if not o.good}
         text = f"Fetched {n_ok} of {len(self.outcomes)} tickers from Yahoo Finance."
         if bad:
@@ -377,6 +380,7 @@ def fetch_many(
     retries: int = 4,
     backoff_s: float = 1.0,
     max_network_errors: int = 3,
+    max_rate_limited: int = 3,
     progress: ProgressCallback | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RefreshResult:
@@ -386,7 +390,10 @@ def fetch_many(
     returns a reason when Yahoo is unreachable; then nothing is attempted.
     ``progress(done, total, ticker)`` is called after each ticker. After
     ``max_network_errors`` consecutive network failures the remaining tickers
-    are not attempted and the result is marked ``offline``.
+    are not attempted and the result is marked ``offline``; after
+    ``max_rate_limited`` consecutive tickers that stayed rate-limited through
+    all their retries, likewise, marked ``rate_limited`` (Yahoo limits per
+    machine, so the other tickers would only wait out the same back-off).
     """
     symbols = list(dict.fromkeys(t.strip().upper() for t in tickers if t and t.strip()))
     fetched_at = datetime.now(timezone.utc)
@@ -406,6 +413,8 @@ def fetch_many(
     stop = threading.Event()
     lock = threading.Lock()
     consecutive_network = 0
+    consecutive_limited = 0
+    stop_reason = ""
     outcomes: dict[str, TickerOutcome] = {}
     statements: list[pd.DataFrame] = []
     markets: list[pd.DataFrame] = []
@@ -414,9 +423,7 @@ def fetch_many(
 
     def job(sym: str):
         if stop.is_set():
-            return empty_statements(), empty_market(), None, TickerOutcome(
-                sym, STATUS_OFFLINE, "not attempted: Yahoo Finance unreachable", 0
-            )
+            return empty_statements(), empty_market(), None, _not_attempted(sym, stop_reason)
         deadline = time.monotonic() + per_ticker_timeout_s
         return fetch_one(sym, factory, deadline=deadline, retries=retries, backoff_s=backoff_s,
                          sleep=sleep, fetched_on=fetched_on)
@@ -450,9 +457,17 @@ def fetch_many(
                 with lock:
                     if outcome.status in (STATUS_NETWORK, STATUS_TIMEOUT):
                         consecutive_network += 1
-                    elif outcome.status != STATUS_OFFLINE:
+                    elif outcome.status != STATUS_OFFLINE and outcome.attempts:
                         consecutive_network = 0
-                    if consecutive_network >= max_network_errors:
+                    if outcome.status == STATUS_RATE_LIMITED and outcome.attempts:
+                        consecutive_limited += 1
+                    elif outcome.attempts:
+                        consecutive_limited = 0
+                    if not stop.is_set() and consecutive_network >= max_network_errors:
+                        stop_reason = STATUS_OFFLINE
+                        stop.set()
+                    elif not stop.is_set() and consecutive_limited >= max_rate_limited:
+                        stop_reason = STATUS_RATE_LIMITED
                         stop.set()
                 outcomes[sym] = outcome
                 if outcome.good:
@@ -465,7 +480,7 @@ def fetch_many(
                     progress(done, len(symbols), sym)
             if stop.is_set():
                 for sym in pending_symbols:
-                    outcomes[sym] = TickerOutcome(sym, STATUS_OFFLINE, "not attempted: Yahoo Finance unreachable", 0)
+                    outcomes[sym] = _not_attempted(sym, stop_reason)
                     done += 1
                     if progress:
                         progress(done, len(symbols), sym)
@@ -476,14 +491,22 @@ def fetch_many(
     for fut, (sym, _) in futures.items():  # pragma: no cover - only after an exception above
         outcomes.setdefault(sym, TickerOutcome(sym, STATUS_ERROR, "interrupted", 0))
 
-    offline = stop.is_set() or (
+    offline = stop_reason == STATUS_OFFLINE or (
         bool(outcomes) and all(o.status in (STATUS_NETWORK, STATUS_TIMEOUT, STATUS_OFFLINE) for o in outcomes.values())
     )
     st_all = pd.concat([s for s in statements if not s.empty], ignore_index=True) if any(
         not s.empty for s in statements) else empty_statements()
     mk_all = pd.concat([m for m in markets if not m.empty], ignore_index=True) if any(
         not m.empty for m in markets) else empty_market()
-    return RefreshResult(st_all, mk_all, names, {s: outcomes[s] for s in symbols if s in outcomes}, fetched_at, offline)
+    return RefreshResult(st_all, mk_all, names, {s: outcomes[s] for s in symbols if s in outcomes}, fetched_at, offline,
+                         rate_limited=stop_reason == STATUS_RATE_LIMITED)
+
+
+def _not_attempted(sym: str, reason: str) -> TickerOutcome:
+    """Outcome of a ticker skipped after the batch stopped early (offline or rate-limited)."""
+    if reason == STATUS_RATE_LIMITED:
+        return TickerOutcome(sym, STATUS_RATE_LIMITED, "not attempted: Yahoo kept answering HTTP 429", 0)
+    return TickerOutcome(sym, STATUS_OFFLINE, "not attempted: Yahoo Finance unreachable", 0)
 
 
 def fetch_fx_rates(currencies: Iterable[str], factory: TickerFactory | None = None) -> dict[str, float]:

@@ -279,7 +279,7 @@ def refresh_button(ds: Dataset) -> None:
         st.session_state["_offline"] = "Offline: Yahoo Finance cannot be reached. Showing the embedded data set."
     else:
         st.session_state.pop("_offline", None)
-        st.success(result.summary()[:400])
+        (st.success if result.good_tickers else st.warning)(md_escape(result.summary()[:400]))
     get_dataset.clear()
 
 

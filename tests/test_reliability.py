@@ -298,3 +298,20 @@ def test_html_in_names_is_refused_on_upload_and_escaped_in_every_chart():
     traces, _ = ego_network(g, "NVDA")
     blob = json.dumps([f.to_plotly_json() for f in figures] + [t.to_plotly_json() for t in traces], default=str)
     assert "&lt;img src=x" in blob and "<img" not in blob
+
+
+def test_yahoo_rate_limiting_every_ticker_stops_the_batch_early():
+    """A machine-wide 429 storm: after 3 tickers exhaust their retries the rest are not attempted."""
+    made: list[str] = []
+
+    def factory(sym: str):
+        made.append(sym)
+        return FakeTicker(info_exc=YFRateLimitError("Too Many Requests"))
+
+    res = fetch_many([f"T{i}" for i in range(37)], factory, preflight=lambda: None, max_workers=1,
+                     sleep=lambda s: None, retries=2)
+    assert res.rate_limited and not res.offline
+    attempted = [o for o in res.outcomes.values() if o.attempts]
+    assert len(attempted) == 3 and len(made) == 9  # 3 tickers x (1 try + 2 retries)
+    assert all(o.status == STATUS_RATE_LIMITED for o in res.outcomes.values())
+    assert "rate-limiting" in res.summary()
