@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Kosmos · AI-ecosystem screener", page_icon=":material/satellite_alt:", layout="wide")
+st.set_page_config(page_title="Kosmos · AI-ecosystem screener", page_icon="🛰️", layout="wide")
 
 PAGES = [
     st.Page("screens/screener.py", title="Screener", icon=":material/search:", url_path="screener", default=True),

@@ -37,12 +37,12 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def measure_once(browser, script: str, need: dict[str, bool], env: dict[str, str] | None = None,
-                 timeout_ms: int = 120_000) -> RenderRun:
-    """Cold start ``script``, render it once in a fresh page, then nudge the first sidebar slider."""
+                 path: str = "/", timeout_ms: int = 120_000) -> RenderRun:
+    """Cold start ``script``, open ``path`` in a fresh page until rendered, then nudge the first sidebar slider."""
     with streamlit_server(script, env) as server:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         try:
-            page.goto(server.url + "/")
+            page.goto(server.url + path)
             page.wait_for_function(RENDERED, arg=need, timeout=timeout_ms, polling=50)
             first = time.perf_counter() - server.started_at
             page.wait_for_timeout(300)
@@ -67,6 +67,7 @@ class Variant:
     script: str
     need: dict[str, bool]
     env: dict[str, str] | None = None
+    path: str = "/"
 
 
 def compare(chromium: str, variants: list[Variant], repeats: int = 3) -> dict[str, list[RenderRun]]:
@@ -79,7 +80,7 @@ def compare(chromium: str, variants: list[Variant], repeats: int = 3) -> dict[st
         try:
             for _ in range(repeats):
                 for v in variants:
-                    runs[v.name].append(measure_once(browser, v.script, v.need, v.env))
+                    runs[v.name].append(measure_once(browser, v.script, v.need, v.env, v.path))
         finally:
             browser.close()
     return runs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,6 +29,8 @@ def test_screener_then_scorecard_by_share_link(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
         page.goto(f"{url}/")
         page.wait_for_function(RENDERED, arg=SCREENER, timeout=60_000)
         expect(page.get_by_text("match", exact=False).first).to_be_visible()
@@ -51,3 +54,5 @@ def test_screener_then_scorecard_by_share_link(server):
         page.screenshot(path=str(out / "scorecard.png"), full_page=True)
         browser.close()
     assert (out / "scorecard.png").stat().st_size > 10_000
+    hosts = {urlsplit(u).hostname for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
+    assert requested and hosts == {"127.0.0.1"}, hosts  # the offline default run asks nothing of the internet
