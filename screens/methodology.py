@@ -47,6 +47,9 @@ def render() -> None:
         "- Coverage is uneven: several companies lack balance-sheet or cash-flow lines; the chips segment has no "
         "embedded figures yet and is scored only after a live refresh.\n"
         "- A missing check scores zero points, so pillar scores also measure how verifiable a company is.\n"
+        "- Multi-year checks (FCF consistency, gross-margin stability, operating-margin trend, the weakest-year "
+        "stress test) judge the years on record only: a bad year missing from the filings cannot count against "
+        "the company. Check the scorecard's sources for which years exist.\n"
         "- Loop amounts are headline values; deals without a term cannot be annualised.\n"
         "- The stress test removes lost revenue one for one from profit and cash flow (costs fixed in the short run).")
 
