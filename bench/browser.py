@@ -31,9 +31,9 @@ RENDERED = """(need) => {
   if (need.grid && !document.querySelector('[data-testid="stDataFrame"] canvas')) return false;
   return !need.chart || document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length > 0;
 }"""
-SCREENER = {"chart": True, "grid": True}
 CHARTS = {"chart": True, "grid": False}
 GRID = {"chart": False, "grid": True}
+SCREENER = GRID  # the screener opens on its ranked table; heat map and scatter draw when their tab opens
 
 
 # Counts script runs that finish (attribute flips to notRunning), with the time of the last one.

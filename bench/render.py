@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.browser import CHROMIUM_ARGS, RENDERED, WATCH_RUNS, streamlit_server
+from bench.browser import CHARTS, CHROMIUM_ARGS, RENDERED, WATCH_RUNS, streamlit_server
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RenderRun:
     first_render_s: float
     rerun_s: float
     peak_rss_mb: float
+    tab_s: float | None = None  # click on ``tab`` until its chart is drawn (screener's lazy chart tabs)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -37,8 +38,9 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def measure_once(browser, script: str, need: dict[str, bool], env: dict[str, str] | None = None,
-                 path: str = "/", timeout_ms: int = 120_000) -> RenderRun:
-    """Cold start ``script``, open ``path`` in a fresh page until rendered, then nudge the first sidebar slider."""
+                 path: str = "/", tab: str | None = None, timeout_ms: int = 120_000) -> RenderRun:
+    """Cold start ``script``, open ``path`` in a fresh page until rendered, nudge the first sidebar slider,
+    then (with ``tab``) open that tab until its plotly chart is drawn."""
     with streamlit_server(script, env) as server:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         try:
@@ -55,10 +57,16 @@ def measure_once(browser, script: str, need: dict[str, bool], env: dict[str, str
             page.wait_for_function(RENDERED, arg=need, timeout=timeout_ms, polling=50)
             page.wait_for_timeout(300)  # a second, chained run would move __lastDone
             rerun = (page.evaluate("window.__lastDone") - t0) / 1000
+            tab_s = None
+            if tab:
+                t0 = time.perf_counter()
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_function(RENDERED, arg=CHARTS, timeout=timeout_ms, polling=20)
+                tab_s = time.perf_counter() - t0
             mem = peak_rss_mb(server.proc.pid)
         finally:
             page.close()
-    return RenderRun(first, rerun, mem)
+    return RenderRun(first, rerun, mem, tab_s)
 
 
 @dataclass
@@ -68,6 +76,7 @@ class Variant:
     need: dict[str, bool]
     env: dict[str, str] | None = None
     path: str = "/"
+    tab: str | None = None
 
 
 def compare(chromium: str, variants: list[Variant], repeats: int = 3) -> dict[str, list[RenderRun]]:
@@ -80,7 +89,7 @@ def compare(chromium: str, variants: list[Variant], repeats: int = 3) -> dict[st
         try:
             for _ in range(repeats):
                 for v in variants:
-                    runs[v.name].append(measure_once(browser, v.script, v.need, v.env, v.path))
+                    runs[v.name].append(measure_once(browser, v.script, v.need, v.env, v.path, v.tab))
         finally:
             browser.close()
     return runs

@@ -275,7 +275,7 @@ def treemap_figure(table: pd.DataFrame, max_companies: int = 400) -> tuple[go.Fi
                     cmin=-1, cmax=100, colorbar=dict(title="Composite")),
         hovertemplate="%{label}<br>market cap USD %{value:,.0f} bn<br>%{text}<extra></extra>",
     ))
-    fig.update_layout(height=420, margin=dict(l=5, r=5, t=30, b=5), title="Market map: size = market cap, colour = composite (grey = n.a.)")
+    fig.update_layout(height=540, margin=dict(l=5, r=5, t=30, b=5), title="Market map: size = market cap, colour = composite (grey = n.a.)")
     return fig, notice
 
 
@@ -294,7 +294,7 @@ def scatter_figure(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: s
             textposition="top center", name=seg,
             marker=dict(size=size.loc[grp.index], sizemode="diameter", color=SEGMENT_COLOURS.get(seg, "#7f7f7f"), opacity=0.7),
             hovertemplate="%{text}<br>" + x_label + ": %{x:.2f}<br>" + y_label + ": %{y:.2f}<extra></extra>"))
-    fig.update_layout(height=420, margin=dict(l=5, r=5, t=30, b=5), xaxis_title=x_label, yaxis_title=y_label,
+    fig.update_layout(height=540, margin=dict(l=5, r=5, t=30, b=5), xaxis_title=x_label, yaxis_title=y_label,
                       title=f"{y_label} vs {x_label} (bubble = market cap)")
     if t.empty:
         notice = notice or "No company has both values."

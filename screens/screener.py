@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from metrics import financials as F
@@ -25,6 +26,8 @@ HELP = {
     "gross_margin": "Gross profit / revenue, latest fiscal year.",
     "market_cap_usd": "Market capitalisation in USD bn, each with its own date (see the scorecard's sources).",
 }
+
+VIEWS = ["Ranked table", "Heat map", "Scatter"]
 
 
 def _widget_defaults(pf: dict, segments: list[str], cap_max: float) -> None:
@@ -131,29 +134,39 @@ def render() -> None:
         "revenue_hist": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
         "fcf_hist": st.column_config.LineChartColumn("FCF history (reporting currency)"),
     }
-    event = st.dataframe(view[cols], column_config=cfg, hide_index=False, width="stretch", height=min(38 * len(view) + 40, 640),
+    st.download_button("Download result as CSV", safe_csv(result.reset_index()[["ticker", *[c for c in cols if c in result]]]),
+                       file_name="kosmos_screen.csv", mime="text/csv", on_click="ignore")
+    # Lazy tabs: only the open tab runs, so the first paint needs no plotly.js (4.7 MB of JavaScript).
+    table_tab, map_tab, scatter_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")
+    if table_tab.open is not False:
+        with table_tab:
+            _ranked_table(view[cols], cfg)
+    if map_tab.open:
+        with map_tab:
+            fig, note = treemap_figure(result)
+            if note:
+                st.caption(note)
+            st.plotly_chart(fig, width="stretch", key="treemap")
+    if scatter_tab.open:
+        with scatter_tab:
+            t = result.assign(fcf_margin_pct=result["fcf_margin"] * 100)
+            fig, note = scatter_figure(t, "loop_exposure", "fcf_margin_pct", "Loop exposure score (100 = independent)",
+                                       "FCF margin (%)")
+            if note:
+                st.caption(note)
+            st.plotly_chart(fig, width="stretch", key="scatter")
+
+
+def _ranked_table(frame: pd.DataFrame, cfg: dict) -> None:
+    """The ranked table; picking a row opens that company's scorecard."""
+    event = st.dataframe(frame, column_config=cfg, hide_index=False, width="stretch", height=min(38 * len(frame) + 40, 640),
                          on_select="rerun", selection_mode="single-row", key="screener_table")
     rows = getattr(getattr(event, "selection", None), "rows", []) if event is not None else []
     if rows:
-        ticker = view.index[rows[0]]
+        ticker = frame.index[rows[0]]
         st.session_state["ticker"] = ticker
         st.switch_page("screens/scorecard.py", query_params={"ticker": ticker})
     st.caption("Pick a row to open its scorecard. n.a. = not computable from reported data (never counted as a pass).")
-    st.download_button("Download result as CSV", safe_csv(result.reset_index()[["ticker", *[c for c in cols if c in result]]]),
-                       file_name="kosmos_screen.csv", mime="text/csv", on_click="ignore")
-
-    c1, c2 = st.columns(2)
-    with c1:
-        fig, note = treemap_figure(result)
-        if note:
-            st.caption(note)
-        st.plotly_chart(fig, width="stretch", key="treemap")
-    with c2:
-        t = result.assign(fcf_margin_pct=result["fcf_margin"] * 100)
-        fig, note = scatter_figure(t, "loop_exposure", "fcf_margin_pct", "Loop exposure score (100 = independent)", "FCF margin (%)")
-        if note:
-            st.caption(note)
-        st.plotly_chart(fig, width="stretch", key="scatter")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -58,6 +60,25 @@ def test_screener_counts_and_filters_change_rows():
     at.number_input(key="f_min_free_cash_flow").set_value(100).run()
     assert match_count(at)[0] == 0
     assert any("No company matches" in i.value for i in at.info)
+
+
+def test_screener_views_are_lazy_tabs_that_draw_only_when_opened():
+    at = app()
+    assert [t.label for t in at.tabs] == ["Ranked table", "Heat map", "Scatter"]
+    assert len(at.dataframe) == 1 and not at.get("plotly_chart")  # first paint: table only, no plotly.js
+    n, _ = match_count(at)
+    with_cap = int(at.dataframe[0].value["market_cap_bn"].gt(0).sum())
+    at.session_state["screener_view"] = "Heat map"
+    at.run()
+    assert not at.exception and not at.dataframe and len(at.get("plotly_chart")) == 1
+    treemap = json.loads(at.get("plotly_chart")[0].proto.spec)
+    tiles = [p for p in treemap["data"][0]["parents"] if p]  # companies; segments have no parent
+    assert 0 < len(tiles) == with_cap  # every matching company with a market cap is a tile...
+    at.session_state["screener_view"] = "Scatter"
+    at.run()
+    scatter = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert scatter["layout"]["xaxis"]["title"]["text"].startswith("Loop exposure")
+    assert match_count(at)[0] == n  # ...and the filters still apply in every view
 
 
 def test_preset_applies_its_filter_and_weights():

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.browser import CHARTS, CHROMIUM_ARGS, RENDERED, SCREENER, streamlit_server
+from bench.browser import CHARTS, CHROMIUM_ARGS, GRID, RENDERED, streamlit_server
 from tests.conftest import skip_without_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,9 +32,13 @@ def test_screener_then_scorecard_by_share_link(server):
         requested: list[str] = []
         page.on("request", lambda r: requested.append(r.url))
         page.goto(f"{url}/")
-        page.wait_for_function(RENDERED, arg=SCREENER, timeout=60_000)
+        page.wait_for_function(RENDERED, arg=GRID, timeout=60_000)
         expect(page.get_by_text("match", exact=False).first).to_be_visible()
         assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # charts wait for their tab
+        page.get_by_role("tab", name="Heat map").click()
+        page.wait_for_function(RENDERED, arg=CHARTS, timeout=60_000)
+        assert "Market map" in page.locator('[data-testid="stPlotlyChart"]').first.text_content()
         page.goto(f"{url}/scorecard?ticker=NVDA&preset=Article+criteria&w=1,1,1,1&mode=absolute")
         page.wait_for_function(RENDERED, arg=CHARTS, timeout=60_000)
         page.wait_for_timeout(500)

@@ -73,9 +73,13 @@ def test_screener_handles_a_5000_company_universe_with_sampled_charts(isolated_c
     assert not at.exception
     n, total = match_count(at)
     assert total == n == 5_000 + len(pd.read_csv(ROOT / "data" / "universe.csv"))
-    captions = " ".join(c.value for c in at.caption)
-    assert "Treemap shows the 400 largest" in captions and "random sample of 2,000" in captions
     assert len(at.dataframe[0].value) == total  # one virtualised grid, no paging of the data itself
+    for view, note in (("Heat map", "Treemap shows the 400 largest"), ("Scatter", "random sample of 2,000")):
+        at.session_state["screener_view"] = view
+        at.run()
+        assert not at.exception and note in " ".join(c.value for c in at.caption)
+    at.session_state["screener_view"] = "Ranked table"
+    at.run()
     at.multiselect(key="f_segments").set_value(["other"]).run()
     assert match_count(at) == (5_000, total)  # the synthetic tickers joined as user-added "other"
 

@@ -1,0 +1,41 @@
+"""The benchmark report computes its ratios and verdicts from the runs it measured."""
+
+from __future__ import annotations
+
+import pytest
+
+import bench.__main__ as report
+import bench.render as render
+from bench.render import RenderRun
+
+
+def fake_runs(bare_first: float, screener_first: float) -> dict[str, list[RenderRun]]:
+    def runs(first: float, rerun: float, mem: float, tab: float | None = None) -> list[RenderRun]:
+        # three runs around the median: the report must take the middle one, not the mean
+        return [RenderRun(first * 0.5, rerun * 0.5, mem * 0.5, tab and tab * 0.5), RenderRun(first, rerun, mem, tab),
+                RenderRun(first * 3, rerun * 3, mem * 3, tab and tab * 3)]
+    return {"bare": runs(bare_first, 0.1, 150), "embedded": runs(screener_first, 0.3, 200, 1.2),
+            "scorecard": runs(4.0, 0.6, 210), "5,000": runs(3.5, 0.4, 390)}
+
+
+@pytest.mark.parametrize(("screener_first", "ratio", "met"), [(3.0, "1.50x", "yes"), (3.2, "1.60x", "NO")])
+def test_render_rows_report_median_ratios_to_the_bare_page(monkeypatch, tmp_path, screener_first, ratio, met):
+    monkeypatch.setattr(render, "compare", lambda chromium, variants, repeats: fake_runs(2.0, screener_first))
+    monkeypatch.setattr("bench.synthetic.write_synthetic_snapshot", lambda folder, n: None)
+    rows = {r.measure: r for r in report.render_rows("/usr/bin/chromium", 3, tmp_path)}
+    first = rows["first render, screener, embedded data"]
+    assert (first.ratio, first.met, first.baseline) == (ratio, met, "2.00 s (bare page)")
+    assert rows["first render, scorecard by link (MSFT)"].ratio == "2.00x"
+    assert rows["open the heat-map tab, screener, embedded data"].ratio == "12.0x"  # 1.2 s vs a 0.1 s bare rerun
+    big = rows["peak memory, screener, 5,000 companies"]
+    assert (big.value, big.met) == ("390 MB", "yes")
+    assert rows["first render, screener, 5,000 companies"].met == ""  # no target set by the issue
+
+
+def test_the_table_lines_up_every_row(capsys):
+    rows = [report.Row("a", "1 s"), report.Row("a much longer measure", "10 s", "2 s", "5.0x", "< 1 s", "NO")]
+    report.print_table(rows)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and set(lines[1]) == {"-", " "}
+    value_col = lines[0].index("median")
+    assert lines[2][value_col:].startswith("1 s") and lines[3][value_col:].startswith("10 s")
