@@ -234,19 +234,20 @@ def _growth(first: pd.Series, last: pd.Series) -> pd.Series:
 
 
 def leverage_trend(ctx: Context) -> pd.DataFrame:
-    """Total debt growth minus EBITDA growth over the years available (pp).
+    """Total debt growth minus EBITDA growth from the first to the latest fiscal year on record (pp).
 
-    Growth = last / first − 1 between the first and last fiscal years in which
-    both Total Debt and EBITDA are reported (at least two years; EBITDA must be
-    positive at both ends). Pass (1 point): debt grew no faster than EBITDA.
-    Debt appearing from zero fails; debt at zero throughout passes.
+    Growth = last / first − 1 between the first and the last fiscal years on
+    record (see :func:`metrics.financials.record_span`; at least two years).
+    Both ends need Total Debt and EBITDA, and EBITDA must be positive at both
+    ends; otherwise n.a. (a missing end year is never replaced by a later
+    one). Pass (1 point): debt grew no faster than EBITDA. Debt appearing from
+    zero fails; debt at zero throughout passes.
     """
-    both = ctx.panel[[F.TOTAL_DEBT, F.EBITDA_D]].dropna()
-    debt = F.first_and_last(both[F.TOTAL_DEBT]).reindex(ctx.index)
-    ebitda = F.first_and_last(both[F.EBITDA_D]).reindex(ctx.index)
-    enough = debt["n_years"] >= 2
-    d0, d1 = debt["first"], debt["last"]
-    e0, e1 = ebitda["first"], ebitda["last"]
+    span = F.record_span(ctx.panel).reindex(ctx.index)
+    enough = span["n_years"] >= 2
+    d0, d1 = (F.value_at(ctx.panel[F.TOTAL_DEBT], span[c]) for c in ("first_year", "last_year"))
+    e0, e1 = (F.value_at(ctx.panel[F.EBITDA_D], span[c]) for c in ("first_year", "last_year"))
+    enough = enough & d0.notna() & d1.notna() & e0.notna() & e1.notna()
     dg = _growth(d0, d1)
     eg = F.safe_divide(e1 - e0, e0).where(e1 > 0)
     diff = (dg - eg).where(enough)
@@ -257,13 +258,15 @@ def leverage_trend(ctx: Context) -> pd.DataFrame:
     points = passed.astype(float).where(computable)
     return _frame(ctx.index, diff, points, passed, **{
         "Debt growth": dg.where(enough), "EBITDA growth": eg.where(enough),
-        "First year": debt["first_year"].where(enough), "Last year": debt["last_year"].where(enough)})
+        "First year": span["first_year"], "Last year": span["last_year"]})
 
 
 def _explain_leverage(r: Mapping[str, Any], cur: str) -> str:
     dg, eg = r.get("Debt growth"), r.get("EBITDA growth")
     if is_missing(r.get("points")):
-        return "Not computable: total debt and positive EBITDA needed in at least two years."
+        years = ("" if is_missing(r.get("First year")) or r["First year"] == r["Last year"]
+                 else f" (FY{int(r['First year'])} and FY{int(r['Last year'])})")
+        return f"Not computable: total debt and positive EBITDA needed in the first and latest fiscal years on record{years}."
     y0, y1 = int(r["First year"]), int(r["Last year"])
     if is_missing(dg):
         return f"FY{y0}–FY{y1}: total debt went from zero to positive."
@@ -398,25 +401,34 @@ def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
 
 
 def fcf_consistency(ctx: Context) -> pd.DataFrame:
-    """Share of fiscal years with positive free cash flow (%), over all years available.
+    """Share of the fiscal years on record with positive free cash flow (%).
 
-    Needs at least two years with FCF. Points = share of positive years. Pass:
-    positive in every year.
+    Denominator: every fiscal year on record (:func:`metrics.financials.record_span`),
+    so a year without a reported FCF counts as not positive -- a missing year
+    can never make the record look cleaner. Needs FCF in at least two years.
+    Points = the share. Pass: positive in every year on record.
     """
+    span = F.record_span(ctx.panel).reindex(ctx.index)
     fcf = ctx.panel[F.FCF_D].dropna()
     g = (fcf > 0).groupby(level="ticker")
-    share = g.mean()
-    n = g.size()
-    share = share.where(n >= 2).reindex(ctx.index)
-    n = n.reindex(ctx.index)
-    return _frame(ctx.index, share, share, share >= 1.0, **{"Years with FCF": n,
-                                                              "Years positive": (share * n).round()})
+    n = g.size().reindex(ctx.index)
+    positive = g.sum().reindex(ctx.index)
+    share = F.safe_divide(positive, span["n_years"]).where(n >= 2)
+    return _frame(ctx.index, share, share, share >= 1.0, **{
+        "Years on record": span["n_years"], "Years with FCF": n, "Years positive": positive,
+        "First year": span["first_year"], "Last year": span["last_year"]})
 
 
 def _explain_fcf_consistency(r: Mapping[str, Any], cur: str) -> str:
     if is_missing(r.get("value")):
         return "Not computable: free cash flow needed in at least two fiscal years."
-    return f"Free cash flow positive in {int(r['Years positive'])} of {int(r['Years with FCF'])} fiscal years."
+    on_record, with_fcf = int(r["Years on record"]), int(r["Years with FCF"])
+    text = (f"Free cash flow positive in {int(r['Years positive'])} of {on_record} fiscal years on record "
+            f"(FY{int(r['First year'])}–FY{int(r['Last year'])})")
+    if with_fcf < on_record:
+        gap = on_record - with_fcf
+        text += f"; {gap} year{'s' if gap > 1 else ''} without a reported figure count{'' if gap > 1 else 's'} as not positive"
+    return text + "."
 
 
 def capex_to_ocf(ctx: Context) -> pd.DataFrame:
@@ -496,23 +508,36 @@ def _explain_gm(r: Mapping[str, Any], cur: str) -> str:
     return f"Gross margin {pct(r['value'])}, {side} the 40% moat heuristic."
 
 
-def gross_margin_stability(ctx: Context) -> pd.DataFrame:
-    """Range of gross margin across fiscal years (max − min, pp).
+def _gross_margin_record(ctx: Context) -> pd.DataFrame:
+    """Lowest and highest gross margin over every fiscal year on record; NaN unless all years have one."""
+    span = F.record_span(ctx.panel).reindex(ctx.index)
+    g = _gross_margins(ctx).dropna().groupby(level="ticker")
+    n = g.size().reindex(ctx.index)
+    complete = (n >= 2) & n.eq(span["n_years"])
+    return pd.DataFrame({"low": g.min().reindex(ctx.index).where(complete),
+                         "high": g.max().reindex(ctx.index).where(complete),
+                         "years": n, "on_record": span["n_years"]}, index=ctx.index)
 
-    Needs at least two years. Points: 1 at 0 pp falling to 0 at 15 pp. Pass:
-    <= 5 pp (margins that do not swing with the cycle).
+
+def gross_margin_stability(ctx: Context) -> pd.DataFrame:
+    """Range of gross margin across the fiscal years on record (max − min, pp).
+
+    Needs gross margin in every fiscal year on record (at least two): a missing
+    year could hide the swing, so it makes the check n.a. Points: 1 at 0 pp
+    falling to 0 at 15 pp. Pass: <= 5 pp (margins that do not swing with the cycle).
     """
-    gm = _gross_margins(ctx).dropna()
-    g = gm.groupby(level="ticker")
-    rng = (g.max() - g.min()).where(g.size() >= 2).reindex(ctx.index)
+    rec = _gross_margin_record(ctx)
+    rng = rec["high"] - rec["low"]
     return _frame(ctx.index, rng, _ramp(rng, 0.15, 0.0), rng <= 0.05, **{
-        "Lowest gross margin": g.min().reindex(ctx.index), "Highest gross margin": g.max().reindex(ctx.index),
-        "Years": g.size().reindex(ctx.index)})
+        "Lowest gross margin": rec["low"], "Highest gross margin": rec["high"],
+        "Years": rec["years"], "Years on record": rec["on_record"]})
 
 
 def _explain_gm_stab(r: Mapping[str, Any], cur: str) -> str:
     if is_missing(r.get("value")):
-        return "Not computable: gross margin needed in at least two fiscal years."
+        have = 0 if is_missing(r.get("Years")) else int(r["Years"])
+        need = "" if is_missing(r.get("Years on record")) else f" ({have} of {int(r['Years on record'])} reported)"
+        return f"Not computable: gross margin needed in every fiscal year on record, at least two{need}."
     return (f"Gross margin moved within {pp(r['value'])} over {int(r['Years'])} years "
             f"({pct(r['Lowest gross margin'])} to {pct(r['Highest gross margin'])}).")
 
@@ -550,21 +575,24 @@ def _explain_om(r: Mapping[str, Any], cur: str) -> str:
 
 
 def operating_margin_trend(ctx: Context) -> pd.DataFrame:
-    """Change in operating margin from the first to the latest year available (pp).
+    """Change in operating margin from the first to the latest fiscal year on record (pp).
 
-    Needs two years. Pass: >= 0 pp (stable or expanding). Points: 1 at >= 0 pp
-    falling to 0 at −10 pp.
+    Both ends need an operating margin (a missing end year is never replaced by
+    a later one); at least two years. Pass: >= 0 pp (stable or expanding).
+    Points: 1 at >= 0 pp falling to 0 at −10 pp.
     """
-    om = F.first_and_last(F.safe_divide(ctx.panel[F.OPERATING_INCOME], ctx.panel[F.REVENUE])).reindex(ctx.index)
-    delta = (om["last"] - om["first"]).where(om["n_years"] >= 2)
+    span = F.record_span(ctx.panel).reindex(ctx.index)
+    om = F.safe_divide(ctx.panel[F.OPERATING_INCOME], ctx.panel[F.REVENUE])
+    first, last = F.value_at(om, span["first_year"]), F.value_at(om, span["last_year"])
+    delta = (last - first).where(span["n_years"] >= 2)
     return _frame(ctx.index, delta, _ramp(delta, -0.10, 0.0), delta >= 0, **{
-        "First margin": om["first"], "Latest margin": om["last"],
-        "First year": om["first_year"], "Last year": om["last_year"]})
+        "First margin": first, "Latest margin": last,
+        "First year": span["first_year"], "Last year": span["last_year"]})
 
 
 def _explain_om_trend(r: Mapping[str, Any], cur: str) -> str:
     if is_missing(r.get("value")):
-        return "Not computable: operating margin needed in at least two fiscal years."
+        return "Not computable: operating margin needed in the first and latest fiscal years on record (at least two years)."
     verb = "widened" if r["value"] >= 0 else "narrowed"
     return (f"Operating margin {verb} by {pp(abs(r['value']))} from {pct(r['First margin'])} (FY{int(r['First year'])}) "
             f"to {pct(r['Latest margin'])} (FY{int(r['Last year'])}).")
@@ -594,13 +622,12 @@ def _stress(ctx: Context, floor_gm: pd.Series) -> pd.DataFrame:
 def normalisation_own_floor(ctx: Context) -> pd.DataFrame:
     """Normalisation stress (a): operating margin if gross margin falls to the company's weakest year (%).
 
-    Pass (1 point): stressed operating income stays positive ("pricing power
-    holds"). Stressed FCF is shown alongside. Needs gross margin in two years.
+    The weakest year is taken over every fiscal year on record, so gross margin
+    is needed in all of them (at least two): a missing year might have been the
+    weakest. Pass (1 point): stressed operating income stays positive
+    ("pricing power holds"). Stressed FCF is shown alongside.
     """
-    gm = _gross_margins(ctx).dropna()
-    g = gm.groupby(level="ticker")
-    floor = g.min().where(g.size() >= 2).reindex(ctx.index)
-    return _stress(ctx, floor)
+    return _stress(ctx, _gross_margin_record(ctx)["low"])
 
 
 def normalisation_segment_median(ctx: Context) -> pd.DataFrame:
@@ -620,10 +647,10 @@ def normalisation_segment_median(ctx: Context) -> pd.DataFrame:
     return out
 
 
-def _explain_stress(label: str):
+def _explain_stress(label: str, needs: str | None = None):
     def explain(r: Mapping[str, Any], cur: str) -> str:
         if is_missing(r.get("value")):
-            return f"Not computable: needs revenue, gross profit, operating income and {label}."
+            return f"Not computable: needs revenue, gross profit, operating income and {needs or label}."
         gm, sgm = r["Gross margin"], r["Stressed gross margin"]
         verdict = "still profitable: pricing power holds" if r["Stressed operating income"] > 0 else "loss-making: pricing power does not hold"
         fcf = "" if is_missing(r.get("Stressed FCF")) else f", FCF {money(r['Stressed FCF'], cur)}"
@@ -651,7 +678,7 @@ CHECKS: list[Check] = [
           current_ratio, _explain_current),
     Check("leverage_trend", BS, "Leverage trend", "pp", "debt growth <= EBITDA growth",
           "(Debt_last/Debt_first − 1) − (EBITDA_last/EBITDA_first − 1)", "Rating-agency leverage trend analysis",
-          "Whether debt has been growing faster than earnings over the years available.",
+          "Whether debt has been growing faster than earnings from the first to the latest fiscal year on record.",
           leverage_trend, _explain_leverage),
     Check("refinancing_pressure", BS, "Refinancing pressure", "x", "<= 0.5x",
           "Current Debt / (Cash & ST investments + Operating Cash Flow)", "Liquidity coverage, Moody's liquidity analysis",
@@ -671,8 +698,8 @@ CHECKS: list[Check] = [
           "Valuation screen; currency-consistent via FX", "Free cash flow relative to what the market pays for the company.",
           fcf_yield, _explain_fcf_yield),
     Check("fcf_consistency", FC, "FCF consistency", "percent", "positive in every year",
-          "years with FCF > 0 / years with FCF", "Simply Wall St-style consistency check",
-          "Whether free cash flow has been positive in every year available.",
+          "years with FCF > 0 / fiscal years on record", "Simply Wall St-style consistency check",
+          "Whether free cash flow has been positive in every fiscal year on record (a year without a figure is not positive).",
           fcf_consistency, _explain_fcf_consistency),
     Check("capex_to_ocf", FC, "Capex / operating cash flow", "percent", "< 100% (self-funded)",
           "|Capital Expenditure| / Operating Cash Flow", "Self-funding test for capital intensity",
@@ -687,7 +714,7 @@ CHECKS: list[Check] = [
           gross_margin, _explain_gm),
     Check("gross_margin_stability", PP, "Gross margin stability", "pp", "range <= 5 pp",
           "max − min of annual gross margin", "GuruFocus-style 'current vs history'",
-          "Whether gross margin holds steady through the years available.",
+          "Whether gross margin holds steady through every fiscal year on record.",
           gross_margin_stability, _explain_gm_stab),
     Check("gross_profitability", PP, "Gross profitability", "ratio", ">= 0.30", "Gross Profit / Total Assets",
           "Novy-Marx (2013), 'The other side of value'", "Gross profit earned per dollar of assets.",
@@ -700,8 +727,8 @@ CHECKS: list[Check] = [
           operating_margin_trend, _explain_om_trend),
     Check("normalisation_own_floor", PP, "Stress: own weakest gross margin", "percent", "stays profitable",
           "(OI − Revenue × (GM − GM_min)) / Revenue", "Margin-normalisation stress test",
-          "Operating margin if gross margin fell back to the company's weakest year.",
-          normalisation_own_floor, _explain_stress("its weakest year's gross margin")),
+          "Operating margin if gross margin fell back to the company's weakest year on record.",
+          normalisation_own_floor, _explain_stress("its weakest year's gross margin", "a gross margin in every fiscal year on record")),
     Check("normalisation_segment_median", PP, "Stress: segment median gross margin", "percent", "stays profitable",
           "(OI − Revenue × (GM − GM_segment_median)) / Revenue", "Margin-normalisation stress test",
           "Operating margin if gross margin fell to the segment median.",

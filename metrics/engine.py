@@ -18,7 +18,6 @@ from metrics.checks import CHECKS, PILLARS, Context, checks_of
 from metrics.format import is_missing
 from metrics.scoring import (
     EQUAL_WEIGHTS,
-    STATUS_OK,
     build_context,
     composite_score,
     grade,

@@ -144,6 +144,32 @@ def first_and_last(series: pd.Series) -> pd.DataFrame:
                          "last": vals[end], "n_years": end - start + 1}, index=pd.Index(names, name="ticker"))
 
 
+def record_span(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per ticker, the fiscal years on record: first_year, last_year and n_years = last − first + 1.
+
+    A year between the first and the last counts as on record even when the
+    company reported nothing for it: multi-year checks must see every year of
+    the span, so a missing year can never be skipped (and so never help).
+    """
+    if panel.empty:
+        return pd.DataFrame(columns=["first_year", "last_year", "n_years"], dtype=float,
+                            index=pd.Index([], name="ticker"))
+    years = pd.Series(panel.index.get_level_values("fiscal_year"), index=panel.index.get_level_values("ticker"))
+    g = years.groupby(level=0, sort=False)
+    out = pd.DataFrame({"first_year": g.min(), "last_year": g.max()})
+    out["n_years"] = out["last_year"] - out["first_year"] + 1
+    out.index.name = "ticker"
+    return out
+
+
+def value_at(series: pd.Series, years: pd.Series) -> pd.Series:
+    """``series`` (indexed by ticker, fiscal_year) at one year per ticker (``years``, indexed by ticker)."""
+    known = years.dropna()
+    keys = pd.MultiIndex.from_arrays([known.index, known.astype(int)], names=["ticker", "fiscal_year"])
+    vals = series.reindex(keys).to_numpy(dtype=float)
+    return pd.Series(vals, index=known.index).reindex(years.index)
+
+
 def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, NaN where the denominator is zero, negative or missing."""
     num = pd.to_numeric(numerator, errors="coerce")

@@ -10,7 +10,6 @@ Exit codes: 0 ok, 2 unknown ticker or bad argument, 3 PNG export failed.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from typing import Any

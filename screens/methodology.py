@@ -47,9 +47,11 @@ def render() -> None:
         "- Coverage is uneven: several companies lack balance-sheet or cash-flow lines; the chips segment has no "
         "embedded figures yet and is scored only after a live refresh.\n"
         "- A missing check scores zero points, so pillar scores also measure how verifiable a company is.\n"
-        "- Multi-year checks (FCF consistency, gross-margin stability, operating-margin trend, the weakest-year "
-        "stress test) judge the years on record only: a bad year missing from the filings cannot count against "
-        "the company. Check the scorecard's sources for which years exist.\n"
+        "- Multi-year checks judge every fiscal year on record (from the first to the latest year with any reported "
+        "figure), so a missing year never flatters a company: FCF consistency counts a year without FCF as not "
+        "positive; gross-margin stability and the weakest-year stress need a gross margin in every year; trends run "
+        "between the first and the latest year and need both ends. The price: companies with gaps in the filings "
+        "get more n.a. checks.\n"
         "- Loop amounts are headline values; deals without a term cannot be annualised.\n"
         "- The stress test removes lost revenue one for one from profit and cash flow (costs fixed in the short run).")
 

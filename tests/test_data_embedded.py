@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data import embedded
 from data.embedded import load_market, load_statements, load_universe
 from data.schema import DataValidationError, SEGMENTS
 

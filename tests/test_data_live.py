@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import live
 from data.cache import Cache, is_stale
 from data.live import (STATUS_NETWORK, STATUS_OFFLINE, STATUS_OK, STATUS_PARTIAL, STATUS_RATE_LIMITED,
                        STATUS_TIMEOUT, STATUS_UNKNOWN, fetch_many, fiscal_year_of, map_info, map_statement_frame)
@@ -224,7 +223,7 @@ def test_corrupt_snapshot_is_set_aside_and_app_keeps_working(isolated_cache):
     second = cache.write(_result(lambda s: good_ticker("EUR")))
     (second / "statements.parquet").write_bytes(b"PAR1 truncated")
     view = cache.read()
-    assert view.quarantined and not second.exists()
+    assert view.quarantined and not second.exists() and first.exists()  # the good snapshot stays
     assert (cache.quarantine).exists()
     assert set(view.statements["currency"]) == {"USD"}  # rebuilt from the older good snapshot
     ds = load_dataset(cache)

@@ -128,6 +128,49 @@ def test_pricing_power_checks_hand_computed():
     assert own["value"] == pytest.approx(0.20) and bool(own["passed"])
 
 
+# Multi-year checks judge every fiscal year on record: a year without the figure is never skipped.
+GAPPY = [(t, y, f, v) for t, y, f, v in FULL if y == 2024] + [
+    ("A", 2022, "Total Revenue", 700), ("A", 2022, "Gross Profit", 300), ("A", 2022, "Operating Income", 70),
+    ("A", 2022, "Operating Cash Flow", 50), ("A", 2022, "Capital Expenditure", -90),  # FCF -40
+    ("A", 2023, "Total Revenue", 800),  # FY2023 is on record but reports no gross profit, OI or cash flow
+]
+
+
+def test_fcf_consistency_counts_a_year_without_fcf_as_not_positive():
+    r = check("fcf_consistency", GAPPY)
+    # FY2022 −40, FY2023 not reported, FY2024 +200: positive in 1 of 3 years on record (not 1 of 2)
+    assert r["value"] == pytest.approx(1 / 3) and not bool(r["passed"])
+    text = CHECKS_BY_ID["fcf_consistency"].explain(r, "USD")
+    assert "1 of 3 fiscal years on record" in text and "1 year without a reported figure counts as not positive" in text
+
+
+def test_gross_margin_record_needs_every_year_on_record():
+    # gross margin 42.9% (FY2022) and 55% (FY2024) but none for FY2023: the swing cannot be judged
+    assert math.isnan(check("gross_margin_stability", GAPPY)["points"])
+    assert math.isnan(check("normalisation_own_floor", GAPPY)["points"])
+    text = CHECKS_BY_ID["gross_margin_stability"].explain(check("gross_margin_stability", GAPPY), "USD")
+    assert "2 of 3 reported" in text
+    # a year with no rows at all still sits between the first and the last year on record
+    no_2023 = [r for r in GAPPY if r[1] != 2023]
+    assert math.isnan(check("gross_margin_stability", no_2023)["points"])
+    complete = no_2023 + [("A", 2023, "Total Revenue", 800), ("A", 2023, "Gross Profit", 400)]
+    stab = check("gross_margin_stability", complete)
+    assert stab["value"] == pytest.approx(0.55 - 300 / 700)  # 55% (FY2024) − 42.9% (FY2022)
+    own = check("normalisation_own_floor", complete)
+    # weakest 42.86%: lost (55% − 42.86%) × 1000 = 121.4 off OI 250 -> 12.86% margin, still profitable
+    assert own["value"] == pytest.approx((250 - (0.55 - 300 / 700) * 1000) / 1000) and bool(own["passed"])
+
+
+def test_trends_run_from_the_first_to_the_latest_year_on_record():
+    # FY2022 operating margin 10% -> FY2024 25%: +15 pp, FY2023 (no OI) does not matter for the ends
+    assert check("operating_margin_trend", GAPPY)["value"] == pytest.approx(0.15)
+    no_first_oi = [r for r in GAPPY if r[1:3] != (2022, "Operating Income")]
+    assert math.isnan(check("operating_margin_trend", no_first_oi)["points"])  # FY2023 never stands in for FY2022
+    lev = check("leverage_trend", GAPPY)  # no debt or EBITDA in FY2022
+    assert math.isnan(lev["points"])
+    assert "FY2022 and FY2024" in CHECKS_BY_ID["leverage_trend"].explain(lev, "USD")
+
+
 def test_segment_median_stress():
     rows = FULL + [("B", 2024, "Total Revenue", 100), ("B", 2024, "Gross Profit", 20), ("B", 2024, "Operating Income", 5),
                    ("C", 2024, "Total Revenue", 100), ("C", 2024, "Gross Profit", 30), ("C", 2024, "Operating Income", 5)]
@@ -201,6 +244,24 @@ def company(draw):
     return rows
 
 
+@st.composite
+def company_history(draw):
+    """Two to four fiscal years; each reports its income lines, other lines at random."""
+    rows = []
+    for year in range(2025 - draw(st.integers(2, 4)), 2025):
+        rev = draw(money)
+        gm = draw(st.floats(0.05, 0.9))
+        rows += [("A", year, "Total Revenue", rev), ("A", year, "Gross Profit", rev * gm),
+                 ("A", year, "Operating Income", rev * draw(st.floats(-0.5, gm - 0.01)))]
+        for field in ("Reconciled Depreciation", "Operating Cash Flow", "Total Debt", "Net Income", "Interest Expense",
+                      "Cash Cash Equivalents And Short Term Investments", "Current Assets", "Current Liabilities"):
+            if draw(st.booleans()):
+                rows.append(("A", year, field, draw(money) * (1 if field != "Operating Cash Flow" else draw(st.sampled_from([1, -1])))))
+        if draw(st.booleans()):
+            rows.append(("A", year, "Capital Expenditure", -draw(money)))
+    return rows
+
+
 def scores(rows):
     ctx = ctx_for(rows, caps={"A": 1e12})
     return pillar_scores(run_checks(ctx), ctx.index, has_loop_data=False)
@@ -232,6 +293,17 @@ def test_more_debt_never_raises_the_balance_sheet_score(rows, extra):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company(), st.data())
 def test_removing_a_value_never_raises_any_score(rows, data):
+    i = data.draw(st.integers(0, len(rows) - 1))
+    fewer = rows[:i] + rows[i + 1:]
+    before, after = scores(rows).iloc[0], scores(fewer).iloc[0]
+    for c in PILLAR_COLS:
+        assert after[c] <= before[c] + 1e-9, (c, rows[i])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(company_history(), st.data())
+def test_removing_a_value_from_a_multi_year_history_never_raises_any_score(rows, data):
+    """Multi-year checks judge every fiscal year on record, so a removed year cannot hide a bad one."""
     i = data.draw(st.integers(0, len(rows) - 1))
     fewer = rows[:i] + rows[i + 1:]
     before, after = scores(rows).iloc[0], scores(fewer).iloc[0]

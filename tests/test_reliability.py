@@ -6,12 +6,10 @@ No network: live fetches use fake tickers shaped like yfinance's; the app runs u
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from bench.synthetic import write_synthetic_snapshot
 from data.cache import Cache
 from data.live import STATUS_NETWORK, STATUS_OFFLINE, STATUS_OK, STATUS_RATE_LIMITED, fetch_many
-from data.loader import load_dataset, refresh
+from data.loader import refresh
 from data.loop import DEAL_COLUMNS, MAX_UPLOAD_BYTES, read_upload
 from metrics.checks import PILLARS
 from metrics.engine import history_lists
