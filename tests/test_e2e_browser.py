@@ -60,3 +60,39 @@ def test_screener_then_scorecard_by_share_link(server):
     assert (out / "scorecard.png").stat().st_size > 10_000
     hosts = {urlsplit(u).hostname for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
     assert requested and hosts == {"127.0.0.1"}, hosts  # the offline default run asks nothing of the internet
+
+
+def _match_count(page) -> tuple[int, int]:
+    head = page.get_by_role("heading").filter(has_text=" match").first.inner_text()
+    n, _, total, _ = head.split(" ", 3)
+    return int(n), int(total)
+
+
+def test_two_browser_sessions_keep_their_own_filters(server):
+    """Two people on one server at once: a filter set in one session never shows up in the other."""
+    from playwright.sync_api import sync_playwright
+
+    url, chromium = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        alice, bob = (browser.new_context(viewport={"width": 1600, "height": 1200}).new_page() for _ in range(2))
+        for page in (alice, bob):
+            page.goto(f"{url}/")
+            page.wait_for_function(RENDERED, arg=GRID, timeout=60_000)
+        n, total = _match_count(alice)
+        assert n == total == _match_count(bob)[0]
+        alice.get_by_text("Exclude companies on a loop cycle").click()
+        alice.wait_for_function(f"() => !document.body.innerText.includes('{total} of {total} match')", timeout=30_000)
+        alice.wait_for_function(RENDERED, arg=GRID, timeout=60_000)
+        n_alice, _ = _match_count(alice)
+        assert n_alice < total
+        # Bob reruns his own script (a weight change) and still sees every company, unfiltered
+        slider = bob.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type=range]').first
+        slider.focus()
+        slider.press("ArrowRight")
+        bob.wait_for_timeout(500)
+        bob.wait_for_function(RENDERED, arg=GRID, timeout=60_000)
+        assert _match_count(bob) == (total, total)
+        assert not bob.get_by_role("checkbox", name="Exclude companies on a loop cycle").is_checked()
+        assert _match_count(alice) == (n_alice, total)
+        browser.close()
