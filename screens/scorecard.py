@@ -72,7 +72,7 @@ def render() -> None:
         val = "n.a." if p["score"] is None else f"{p['score']:.0f}"
         col.metric(label, val, help=f"Status: {p['status']}")
         if p["status"] != "ok":
-            col.caption(f"⚠️ {p['status']}")
+            col.caption(f":material/warning: {p['status']}")
 
     fig = scorecard_figure(card, history(sc, choice), sc.ctx.loop.graph, sc.ctx.companies["segment"].to_dict())
     st.plotly_chart(fig, width="content", config=PNG_CONFIG, key="card")

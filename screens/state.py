@@ -226,7 +226,7 @@ def sidebar() -> Controls:
         if "STALE" in badge:
             st.warning(badge, icon=":material/hourglass_top:")
         else:
-            st.caption(f"📊 {badge}")
+            st.caption(f":material/database: {badge}")
         for n in ds.notices:
             st.warning(n)
         if st.session_state.get("_offline"):
