@@ -81,6 +81,9 @@ def sparkline_values(series: pd.Series) -> list[float]:
     return [float(v) for v in series.dropna().tolist()]
 
 
+SPARK_LABELS = {"revenue": "Revenue", "gross_margin": "Gross margin", "fcf": "Free cash flow", "net_debt": "Net debt"}
+
+
 def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph | None,
                      segments: dict[str, str] | None = None) -> go.Figure:
     """The whole scorecard as one 1600x900 figure (its toolbar exports the PNG in the browser)."""
@@ -124,17 +127,19 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
     fig.update_xaxes(visible=False, row=1, col=3)
     fig.update_yaxes(visible=False, row=1, col=3)
     cur = card.get("currency") or ""
-    spark = [("revenue", 3, 1, f"{cur}"), ("gross_margin", 4, 1, "fraction"),
-             ("fcf", 3, 3, f"{cur}"), ("net_debt", 4, 3, f"{cur}")]
-    for col, r, c, name in spark:
+    # (column, row, col, axis title, tick format, hover format): amounts in the reporting currency, margins in %
+    spark = [("revenue", 3, 1, f"{cur}", None, ",.3s"), ("gross_margin", 4, 1, "", ".1%", ".1%"),
+             ("fcf", 3, 3, f"{cur}", None, ",.3s"), ("net_debt", 4, 3, f"{cur}", None, ",.3s")]
+    for col, r, c, name, tick, hover in spark:
         s = hist[col].dropna() if col in hist else pd.Series(dtype=float)
         if s.empty:
             _note(fig, r, c, "n.a. — not reported")
         else:
             fig.add_trace(go.Scatter(x=[f"FY{int(y)}" for y in s.index], y=s.values, mode="lines+markers", name=name,
                                      line=dict(color="#1f4e79"), showlegend=False,
-                                     hovertemplate=f"{name} %{{x}}: %{{y:,.3s}}<extra></extra>"), row=r, col=c)
-        fig.update_yaxes(title_text=name, title_font=dict(size=10), tickfont=dict(size=9), row=r, col=c)
+                                     hovertemplate=f"{SPARK_LABELS[col]} %{{x}}: %{{y:{hover}}} {name}<extra></extra>"),
+                          row=r, col=c)
+        fig.update_yaxes(title_text=name, title_font=dict(size=10), tickfont=dict(size=9), tickformat=tick, row=r, col=c)
         fig.update_xaxes(tickfont=dict(size=9), row=r, col=c)
     g = card["grade"]
     comp = "n.a." if card["composite"] is None else f"{card['composite']:.0f}"
