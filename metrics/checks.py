@@ -50,10 +50,19 @@ class Context:
     companies: pd.DataFrame
     loop: Any = None  # metrics.loop.LoopContext when loop data is present
     extra: dict[str, Any] = field(default_factory=dict)
+    #: values derived from this context's own panel, computed once (never shared with a stressed context)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def index(self) -> pd.Index:
         return self.companies.index
+
+    @property
+    def span(self) -> pd.DataFrame:
+        """Fiscal years on record per ticker (:func:`metrics.financials.record_span`), computed once."""
+        if "record_span" not in self.derived:
+            self.derived["record_span"] = F.record_span(self.panel).reindex(self.index)
+        return self.derived["record_span"]
 
     def latest_col(self, column: str) -> pd.Series:
         return self.latest[column].reindex(self.index) if column in self.latest else pd.Series(
@@ -243,10 +252,11 @@ def leverage_trend(ctx: Context) -> pd.DataFrame:
     one). Pass (1 point): debt grew no faster than EBITDA. Debt appearing from
     zero fails; debt at zero throughout passes.
     """
-    span = F.record_span(ctx.panel).reindex(ctx.index)
+    span = ctx.span
     enough = span["n_years"] >= 2
-    d0, d1 = (F.value_at(ctx.panel[F.TOTAL_DEBT], span[c]) for c in ("first_year", "last_year"))
-    e0, e1 = (F.value_at(ctx.panel[F.EBITDA_D], span[c]) for c in ("first_year", "last_year"))
+    debt = F.at_span_ends(ctx.panel[F.TOTAL_DEBT]).reindex(ctx.index)
+    ebitda = F.at_span_ends(ctx.panel[F.EBITDA_D]).reindex(ctx.index)
+    d0, d1, e0, e1 = debt["first"], debt["last"], ebitda["first"], ebitda["last"]
     enough = enough & d0.notna() & d1.notna() & e0.notna() & e1.notna()
     dg = _growth(d0, d1)
     eg = F.safe_divide(e1 - e0, e0).where(e1 > 0)
@@ -408,7 +418,7 @@ def fcf_consistency(ctx: Context) -> pd.DataFrame:
     can never make the record look cleaner. Needs FCF in at least two years.
     Points = the share. Pass: positive in every year on record.
     """
-    span = F.record_span(ctx.panel).reindex(ctx.index)
+    span = ctx.span
     fcf = ctx.panel[F.FCF_D].dropna()
     g = (fcf > 0).groupby(level="ticker")
     n = g.size().reindex(ctx.index)
@@ -510,13 +520,16 @@ def _explain_gm(r: Mapping[str, Any], cur: str) -> str:
 
 def _gross_margin_record(ctx: Context) -> pd.DataFrame:
     """Lowest and highest gross margin over every fiscal year on record; NaN unless all years have one."""
-    span = F.record_span(ctx.panel).reindex(ctx.index)
+    if "gross_margin_record" in ctx.derived:
+        return ctx.derived["gross_margin_record"]
+    span = ctx.span
     g = _gross_margins(ctx).dropna().groupby(level="ticker")
     n = g.size().reindex(ctx.index)
     complete = (n >= 2) & n.eq(span["n_years"])
-    return pd.DataFrame({"low": g.min().reindex(ctx.index).where(complete),
-                         "high": g.max().reindex(ctx.index).where(complete),
-                         "years": n, "on_record": span["n_years"]}, index=ctx.index)
+    ctx.derived["gross_margin_record"] = pd.DataFrame({
+        "low": g.min().reindex(ctx.index).where(complete), "high": g.max().reindex(ctx.index).where(complete),
+        "years": n, "on_record": span["n_years"]}, index=ctx.index)
+    return ctx.derived["gross_margin_record"]
 
 
 def gross_margin_stability(ctx: Context) -> pd.DataFrame:
@@ -581,9 +594,10 @@ def operating_margin_trend(ctx: Context) -> pd.DataFrame:
     a later one); at least two years. Pass: >= 0 pp (stable or expanding).
     Points: 1 at >= 0 pp falling to 0 at −10 pp.
     """
-    span = F.record_span(ctx.panel).reindex(ctx.index)
+    span = ctx.span
     om = F.safe_divide(ctx.panel[F.OPERATING_INCOME], ctx.panel[F.REVENUE])
-    first, last = F.value_at(om, span["first_year"]), F.value_at(om, span["last_year"])
+    ends = F.at_span_ends(om).reindex(ctx.index)
+    first, last = ends["first"], ends["last"]
     delta = (last - first).where(span["n_years"] >= 2)
     return _frame(ctx.index, delta, _ramp(delta, -0.10, 0.0), delta >= 0, **{
         "First margin": first, "Latest margin": last,

@@ -150,24 +150,38 @@ def record_span(panel: pd.DataFrame) -> pd.DataFrame:
     A year between the first and the last counts as on record even when the
     company reported nothing for it: multi-year checks must see every year of
     the span, so a missing year can never be skipped (and so never help).
+    Vectorised on the index codes of the (ticker, fiscal_year)-sorted panel.
     """
     if panel.empty:
         return pd.DataFrame(columns=["first_year", "last_year", "n_years"], dtype=float,
                             index=pd.Index([], name="ticker"))
-    years = pd.Series(panel.index.get_level_values("fiscal_year"), index=panel.index.get_level_values("ticker"))
-    g = years.groupby(level=0, sort=False)
-    out = pd.DataFrame({"first_year": g.min(), "last_year": g.max()})
-    out["n_years"] = out["last_year"] - out["first_year"] + 1
-    out.index.name = "ticker"
-    return out
+    panel = panel if panel.index.is_monotonic_increasing else panel.sort_index()
+    codes = panel.index.codes[0]
+    start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    end = np.r_[start[1:] - 1, len(codes) - 1]
+    years = panel.index.get_level_values("fiscal_year").to_numpy()
+    names = panel.index.levels[0][codes[start]]
+    first, last = years[start], years[end]
+    return pd.DataFrame({"first_year": first, "last_year": last, "n_years": last - first + 1},
+                        index=pd.Index(names, name="ticker"))
 
 
-def value_at(series: pd.Series, years: pd.Series) -> pd.Series:
-    """``series`` (indexed by ticker, fiscal_year) at one year per ticker (``years``, indexed by ticker)."""
-    known = years.dropna()
-    keys = pd.MultiIndex.from_arrays([known.index, known.astype(int)], names=["ticker", "fiscal_year"])
-    vals = series.reindex(keys).to_numpy(dtype=float)
-    return pd.Series(vals, index=known.index).reindex(years.index)
+def at_span_ends(series: pd.Series) -> pd.DataFrame:
+    """Per ticker, ``series`` at the first and the last fiscal year on record (columns first, last).
+
+    ``series`` must be indexed like the (ticker, fiscal_year)-sorted panel,
+    missing values included: the span's end years are then the first and last
+    rows of each ticker's block, and a missing value there stays NaN (never
+    replaced by a neighbouring year).
+    """
+    if series.empty:
+        return pd.DataFrame(columns=["first", "last"], dtype=float, index=pd.Index([], name="ticker"))
+    codes = series.index.codes[0]
+    start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    end = np.r_[start[1:] - 1, len(codes) - 1]
+    vals = series.to_numpy(dtype=float)
+    names = series.index.levels[0][codes[start]]
+    return pd.DataFrame({"first": vals[start], "last": vals[end]}, index=pd.Index(names, name="ticker"))
 
 
 def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

@@ -311,6 +311,20 @@ def test_removing_a_value_from_a_multi_year_history_never_raises_any_score(rows,
         assert after[c] <= before[c] + 1e-9, (c, rows[i])
 
 
+def test_record_span_and_its_end_values_keep_gaps_visible():
+    from metrics.financials import at_span_ends, build_panel, record_span
+
+    rows = statements_from([("B", 2025, "Total Revenue", 9), ("A", 2024, "Total Revenue", 4), ("B", 2022, "Gross Profit", 1),
+                            ("A", 2021, "Total Revenue", 1), ("B", 2022, "Total Revenue", 2)])
+    panel = build_panel(rows)
+    span = record_span(panel)
+    assert span.loc["A"].tolist() == [2021, 2024, 4]  # FY2022-23 absent, still on record
+    assert span.loc["B"].tolist() == [2022, 2025, 4]
+    ends = at_span_ends(panel["Gross Profit"])
+    assert ends.loc["B", "first"] == 1 and math.isnan(ends.loc["B", "last"])  # no FY2025 gross profit: NaN, not FY2022's
+    assert ends.loc["A"].isna().all()
+
+
 def test_panel_pivot_first_value_wins_and_latest_year_does_not_mix_years():
     from metrics.financials import build_panel, first_and_last, latest_year
 
