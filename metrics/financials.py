@@ -176,6 +176,7 @@ def at_span_ends(series: pd.Series) -> pd.DataFrame:
     """
     if series.empty:
         return pd.DataFrame(columns=["first", "last"], dtype=float, index=pd.Index([], name="ticker"))
+    series = series if series.index.is_monotonic_increasing else series.sort_index()
     codes = series.index.codes[0]
     start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     end = np.r_[start[1:] - 1, len(codes) - 1]
