@@ -81,25 +81,39 @@ def render() -> None:
     link = state.share_link("scorecard", ticker=choice)
     st.text_input("Share link (reopens this exact view)", link, key="share_link")
 
-    with st.expander("Checks in detail (formula, threshold, inputs)"):
-        for pid, label in PILLARS.items():
-            p = card["pillars"][pid]
-            st.markdown(f"**{label}** — {('n.a.' if p['score'] is None else round(p['score']))} · {p['status']}")
-            rows = [{"Check": c["label"], "Result": c["result"], "Explanation": c["explanation"],
-                     "Formula": c["formula"], "Threshold": c["threshold"]} for c in p["checks"]]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    with st.expander(f"Sources ({len(card['sources'])} reported values)"):
-        if card["sources"]:
-            src = pd.DataFrame(card["sources"])
-            st.dataframe(src, hide_index=True, width="stretch",
-                         column_config={"source": st.column_config.LinkColumn("Source"),
-                                        "value": st.column_config.NumberColumn(f"Value ({card['currency'] or ''})", format="%.0f")})
-        else:
-            st.info("No reported figures for this company in the current data. Use 'Refresh from Yahoo Finance'.")
-        if card["market_cap_usd"] is not None:
-            st.caption(f"Market cap USD {card['market_cap_usd'] / 1e9:,.1f} bn as of {card['market_cap_as_of']} — "
-                       f"{card['market_cap_source']}")
+    # Lazy expanders: their tables are built and sent only once opened, so the card draws first.
+    details = st.expander("Checks in detail (formula, threshold, inputs)", key="card_details", on_change="rerun")
+    if details.open:
+        with details:
+            _check_tables(card)
+    sources = st.expander(f"Sources ({len(card['sources'])} reported values)", key="card_sources", on_change="rerun")
+    if sources.open:
+        with sources:
+            _sources_table(card)
 
+
+def _check_tables(card: dict) -> None:
+    """Every check of every pillar with formula, threshold and explanation."""
+    for pid, label in PILLARS.items():
+        p = card["pillars"][pid]
+        st.markdown(f"**{label}** — {('n.a.' if p['score'] is None else round(p['score']))} · {p['status']}")
+        rows = [{"Check": c["label"], "Result": c["result"], "Explanation": c["explanation"],
+                 "Formula": c["formula"], "Threshold": c["threshold"]} for c in p["checks"]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _sources_table(card: dict) -> None:
+    """Every reported value behind the card, linked to its filing or page, and the market cap's source."""
+    if card["sources"]:
+        src = pd.DataFrame(card["sources"])
+        st.dataframe(src, hide_index=True, width="stretch",
+                     column_config={"source": st.column_config.LinkColumn("Source"),
+                                    "value": st.column_config.NumberColumn(f"Value ({card['currency'] or ''})", format="%.0f")})
+    else:
+        st.info("No reported figures for this company in the current data. Use 'Refresh from Yahoo Finance'.")
+    if card["market_cap_usd"] is not None:
+        st.caption(f"Market cap USD {card['market_cap_usd'] / 1e9:,.1f} bn as of {card['market_cap_as_of']} — "
+                   f"{card['market_cap_source']}")
 
 if __name__ == "__main__":
     render()

@@ -103,6 +103,26 @@ def test_query_params_restore_the_scorecard_view():
     assert "Grade" in labels and "As of" in labels
 
 
+def test_scorecard_detail_tables_are_built_when_their_expander_opens():
+    at = app({"ticker": "MSFT"}, page="screens/scorecard.py")
+    labels = [e.label for e in at.expander]
+    assert labels[0].startswith("Checks in detail") and labels[1].startswith("Sources (")
+    assert not at.dataframe  # the card draws first; no table is sent yet
+    n_sources = int(labels[1].split("(")[1].split()[0])
+    at.session_state["card_sources"] = True
+    at.run()
+    src = at.dataframe[0].value
+    assert len(src) == n_sources > 0 and src["source"].str.startswith("http").all()
+    at.session_state["card_details"] = True
+    at.run()
+    from metrics.checks import CHECKS, PILLARS
+
+    per_pillar = [d.value for d in at.dataframe][:4]
+    expected = [sum(c.pillar == p for c in CHECKS) for p in list(PILLARS)[:3]] + [5]  # loop: the checks (a)-(e)
+    assert [len(d) for d in per_pillar] == expected
+    assert all(d["Explanation"].str.len().gt(0).all() for d in per_pillar)
+
+
 def test_garbage_query_params_are_ignored_with_a_notice():
     at = app({"ticker": "<script>alert(1)</script>", "preset": "DROP TABLE", "w": "9,x,1", "mode": "sideways",
               "evil": "1"})
