@@ -110,7 +110,7 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
             expl.append(_wrap(c["explanation"], 112, lines=1))
             colours.append(RESULT_COLOURS.get(c["result"], "#999"))
     fig.add_trace(go.Table(
-        columnwidth=[1.05, 2.2, 0.55, 0.7, 6.2],
+        columnwidth=[1.05, 2.2, 0.7, 0.7, 6.05],
         header=dict(values=["Pillar", "Check", "Result", "Value", "Explanation"], fill_color="#1f4e79",
                     font=dict(color="white", size=11), align="left", height=22),
         cells=dict(values=[pil, lab, res, val, expl], align="left", height=24, font=dict(size=9.5, color=[
@@ -124,8 +124,9 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
             fig.add_trace(t, row=1, col=3)
         if not traces:
             _note(fig, 1, 3, "Not in the loop data set")
-    fig.update_xaxes(visible=False, row=1, col=3)
-    fig.update_yaxes(visible=False, row=1, col=3)
+    # room around the unit circle so counterparty names at the edge are not clipped
+    fig.update_xaxes(visible=False, range=[-1.5, 1.5], row=1, col=3)
+    fig.update_yaxes(visible=False, range=[-1.35, 1.25], row=1, col=3)
     cur = card.get("currency") or ""
     # (column, row, col, axis title, tick format, hover format): amounts in the reporting currency, margins in %
     spark = [("revenue", 3, 1, f"{cur}", None, ",.3s"), ("gross_margin", 4, 1, "", ".1%", ".1%"),
