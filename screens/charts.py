@@ -187,6 +187,13 @@ def _esc(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _esc_all(values: pd.Series | pd.Index) -> list[str]:
+    """:func:`_esc` over a whole column at once (vectorised string replaces, no per-row Python loop)."""
+    text = pd.Series(values, dtype="string").fillna("")
+    return text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False) \
+               .str.replace(">", "&gt;", regex=False).tolist()
+
+
 def network_figure(graph: nx.DiGraph, cycles_nodes: list[list[str]], segments: dict[str, str],
                    market_caps: dict[str, float], highlight: str | None = None) -> go.Figure:
     """The loop map: nodes sized by market cap (deal volume for private ones), coloured by segment;
@@ -270,11 +277,13 @@ def treemap_figure(table: pd.DataFrame, max_companies: int = 400) -> tuple[go.Fi
         t = t.nlargest(max_companies, "market_cap_usd")
     if t.empty:
         return go.Figure(), "No company in the current result has a market cap on record."
-    labels = [_esc(i) for i in t.index] + [_esc(sg) for sg in sorted(set(t["segment"]))]
-    parents = [_esc(sg) for sg in t["segment"]] + [""] * len(set(t["segment"]))
-    values = list(t["market_cap_usd"] / 1e9) + [0] * len(set(t["segment"]))
-    colour = list(t["composite"].fillna(-1)) + [np.nan] * len(set(t["segment"]))
-    text = [f"{_esc(n)}<br>composite {'n.a.' if c < 0 else f'{c:.0f}'}" for n, c in zip(t["name"], t["composite"].fillna(-1))] + [""] * len(set(t["segment"]))
+    segs = sorted(set(t["segment"]))
+    labels = _esc_all(t.index) + _esc_all(pd.Index(segs))
+    parents = _esc_all(t["segment"]) + [""] * len(segs)
+    values = (t["market_cap_usd"] / 1e9).tolist() + [0] * len(segs)
+    colour = t["composite"].fillna(-1).tolist() + [np.nan] * len(segs)
+    score = t["composite"].round().astype("Int64").astype("string").fillna("n.a.")
+    text = (pd.Series(_esc_all(t["name"]), index=t.index) + "<br>composite " + score).tolist() + [""] * len(segs)
     fig = go.Figure(go.Treemap(
         labels=labels, parents=parents, values=values, branchvalues="remainder", text=text,
         marker=dict(colors=colour, colorscale=[[0, "#bbbbbb"], [0.001, "#cf222e"], [0.5, "#f2cc60"], [1, "#1a7f37"]],
@@ -296,7 +305,7 @@ def scatter_figure(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: s
     fig = go.Figure()
     for seg, grp in t.groupby("segment"):
         fig.add_trace(go.Scatter(
-            x=grp[x], y=grp[y], mode="markers+text" if len(t) < 60 else "markers", text=[_esc(i) for i in grp.index],
+            x=grp[x], y=grp[y], mode="markers+text" if len(t) < 60 else "markers", text=_esc_all(grp.index),
             textposition="top center", name=seg,
             marker=dict(size=size.loc[grp.index], sizemode="diameter", color=SEGMENT_COLOURS.get(seg, "#7f7f7f"), opacity=0.7),
             hovertemplate="%{text}<br>" + x_label + ": %{x:.2f}<br>" + y_label + ": %{y:.2f}<extra></extra>"))
