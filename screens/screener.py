@@ -10,7 +10,7 @@ from metrics import financials as F
 from metrics.checks import PILLARS
 from metrics.engine import history_lists
 from metrics.presets import apply_filters
-from screens import state
+from screens import filter_link, state
 from screens.charts import scatter_figure, treemap_figure
 from screens.export import safe_csv
 
@@ -33,23 +33,19 @@ VIEWS = ["Ranked table", "Heat map", "Scatter"]
 def _widget_defaults(pf: dict, segments: list[str], cap_max: float) -> None:
     """Seed the filter widgets' state from the preset (widgets then take no ``value=``).
 
-    Values restored from an earlier page or data set are kept when still valid
-    and reset when not (e.g. a market-cap range beyond the current maximum).
+    Values restored from an earlier page, a shared link or another data set are
+    kept when still valid and adjusted when not (a market-cap range is clipped
+    to the current maximum; unknown segments are dropped).
     """
     ss = st.session_state
     ss["f_segments"] = [s for s in ss.get("f_segments", []) if s in segments]
     lo_hi = ss.get("f_mcap")
-    if not (isinstance(lo_hi, (tuple, list)) and len(lo_hi) == 2 and 0.0 <= lo_hi[0] <= lo_hi[1] <= cap_max):
+    if isinstance(lo_hi, (tuple, list)) and len(lo_hi) == 2 and 0.0 <= lo_hi[0] <= min(lo_hi[1], cap_max):
+        ss["f_mcap"] = (float(lo_hi[0]), float(min(lo_hi[1], cap_max)))
+    else:
         ss["f_mcap"] = (0.0, cap_max)
-    for p in PILLARS:
-        ss.setdefault(f"f_min_{p}", int(pf.get(f"min_{p}", 0)))
-    ss.setdefault("f_use_nd", "max_net_debt_to_ebitda" in pf)
-    ss.setdefault("f_nd", float(pf.get("max_net_debt_to_ebitda", 3.0)))
-    ss.setdefault("f_use_fcf", "min_fcf_margin" in pf)
-    ss.setdefault("f_fcf", float(pf.get("min_fcf_margin", 0.10)) * 100)
-    ss.setdefault("f_use_gm", "min_gross_margin" in pf)
-    ss.setdefault("f_gm", float(pf.get("min_gross_margin", 0.40)) * 100)
-    ss.setdefault("f_excl", bool(pf.get("exclude_on_cycle", False)))
+    for k, v in filter_link.preset_defaults(pf).items():
+        ss.setdefault(k, v)
 
 
 def render() -> None:
@@ -98,7 +94,8 @@ def render() -> None:
     state.keep(filter_keys)
     result = apply_filters(table, filters)
     st.subheader(f"{len(result)} of {len(table)} match")
-    state.sync_query_params()
+    state.sync_query_params(**filter_link.encode({k: st.session_state.get(k) for k in filter_keys}, pf, cap_max))
+    st.caption("The address bar holds this screen (filters, preset, weights, mode): copy it to share.")
 
     if result.empty:
         st.info("No company matches these filters. Loosen a threshold, clear the segment filter, or pick the "

@@ -21,6 +21,7 @@ from data.loop import load_deals, merge_deals
 from metrics.checks import PILLARS
 from metrics.engine import Scored
 from metrics.presets import DEFAULT_PRESET, Preset, load_presets
+from screens import filter_link
 from screens.model import build_scored
 
 WEIGHT_MAX = 5.0
@@ -85,8 +86,10 @@ def notice(msg: str) -> None:
 
 
 def show_notices() -> None:
+    """Show pending notices once. They quote link parameters, so they are Markdown-escaped: a crafted
+    link cannot put a clickable link, image or formatting into a Kosmos warning."""
     for msg in st.session_state.pop("_notices", []):
-        st.warning(msg, icon=":material/warning:")
+        st.warning(md_escape(msg), icon=":material/warning:")
 
 
 def _parse_weights(text: str) -> dict[str, float] | None:
@@ -159,7 +162,14 @@ def init_from_query_params() -> None:
             st.session_state["compare"] = good
         if bad:
             notice(f"Ignored unknown tickers in the link: {', '.join(bad)}.")
-    known_params = {"preset", "w", "mode", "ticker", "tickers"}
+    uni = dataset().universe
+    values, filter_notices = filter_link.decode({k: qp.get(k) for k in filter_link.PARAMS if k in qp},
+                                                set(uni["segment"].dropna()), set(uni["subsegment"].dropna()))
+    for k, v in values.items():  # the screener's restore() hands these to its widgets
+        st.session_state[f"_keep_{k}"] = v
+    for n in filter_notices:
+        notice(n)
+    known_params = {"preset", "w", "mode", "ticker", "tickers", *filter_link.PARAMS}
     extra = [k for k in qp.keys() if k not in known_params]
     if extra:
         notice(f"Ignored unknown link parameters: {', '.join(x[:20] for x in extra[:5])}.")
@@ -170,17 +180,9 @@ def _on_preset_change() -> None:
     p = load_presets()[st.session_state["preset"]]
     for k, v in p.weights.items():
         st.session_state[f"w_{k}"] = float(v)
-    f = p.filters
     # the screener's filter widgets follow the preset
-    for k in PILLARS:
-        st.session_state[f"f_min_{k}"] = int(f.get(f"min_{k}", 0))
-    st.session_state["f_use_nd"] = "max_net_debt_to_ebitda" in f
-    st.session_state["f_nd"] = float(f.get("max_net_debt_to_ebitda", 3.0))
-    st.session_state["f_use_fcf"] = "min_fcf_margin" in f
-    st.session_state["f_fcf"] = float(f.get("min_fcf_margin", 0.10)) * 100
-    st.session_state["f_use_gm"] = "min_gross_margin" in f
-    st.session_state["f_gm"] = float(f.get("min_gross_margin", 0.40)) * 100
-    st.session_state["f_excl"] = bool(f.get("exclude_on_cycle", False))
+    for k, v in filter_link.preset_defaults(p.filters).items():
+        st.session_state[k] = v
     keep([k for k in st.session_state if isinstance(k, str) and (k.startswith("w_") or k.startswith("f_"))])
 
 

@@ -268,6 +268,7 @@ def test_ticker_parameter_parser_returns_only_known_tickers(text):
     {"w": "nan,inf,-inf,1", "preset": "<img src=x onerror=alert(1)>"},
     {"w": "-1,-1,-1,-1", "ticker": "msft"},
     {"w": "0,0,0,0", "mode": ""},
+    {"seg": "\x00" * 100, "sub": "," * 5000, "mcap": "1e308-inf", "min": "-1,200,nan,5", "nd": "-0", "fcfm": "1e999"},
 ])
 def test_hostile_link_parameters_never_crash_the_app(params):
     at = run_app(params)
