@@ -86,6 +86,8 @@ def test_two_browser_sessions_keep_their_own_filters(server):
         alice.wait_for_function(RENDERED, arg=GRID, timeout=60_000)
         n_alice, _ = _match_count(alice)
         assert n_alice < total
+        alice.wait_for_function("() => location.search.includes('nocycle=1')", timeout=10_000)  # the screen is in her URL
+        assert "nocycle" not in bob.url
         # Bob reruns his own script (a weight change) and still sees every company, unfiltered
         slider = bob.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type=range]').first
         slider.focus()
