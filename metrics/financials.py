@@ -123,25 +123,45 @@ def latest_year(panel: pd.DataFrame) -> pd.DataFrame:
     return out.iloc[last]
 
 
-def first_and_last(series: pd.Series) -> pd.DataFrame:
-    """Per ticker, the first and last fiscal years in which ``series`` (indexed by ticker, year) is present.
+def _ticker_blocks(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Index]:
+    """``series`` sorted by (ticker, fiscal_year), the first and last row of each ticker's block, and the tickers.
 
-    Returns columns first_year, first, last_year, last, n_years (index ticker);
-    vectorised with the index codes, no Python loop over companies.
+    Vectorised with the index codes: no Python loop over companies.
     """
-    s = series.dropna()
-    cols = ["first_year", "first", "last_year", "last", "n_years"]
-    if s.empty:
-        return pd.DataFrame(columns=cols, dtype=float, index=pd.Index([], name="ticker"))
-    s = s.sort_index()
+    s = series if series.index.is_monotonic_increasing else series.sort_index()
     codes = s.index.codes[0]
     start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     end = np.r_[start[1:] - 1, len(codes) - 1]
+    return s, start, end, pd.Index(s.index.levels[0][codes[start]], name="ticker")
+
+
+def first_and_last(series: pd.Series) -> pd.DataFrame:
+    """Per ticker, the first and last fiscal years in which ``series`` (indexed by ticker, year) is present.
+
+    Returns columns first_year, first, last_year, last, n_years (index ticker).
+    """
+    cols = ["first_year", "first", "last_year", "last", "n_years"]
+    if series.dropna().empty:
+        return pd.DataFrame(columns=cols, dtype=float, index=pd.Index([], name="ticker"))
+    s, start, end, names = _ticker_blocks(series.dropna())
     years = s.index.get_level_values("fiscal_year").to_numpy()
     vals = s.to_numpy(dtype=float)
-    names = s.index.levels[0][codes[start]]
     return pd.DataFrame({"first_year": years[start], "first": vals[start], "last_year": years[end],
-                         "last": vals[end], "n_years": end - start + 1}, index=pd.Index(names, name="ticker"))
+                         "last": vals[end], "n_years": end - start + 1}, index=names)
+
+
+def at_span_ends(series: pd.Series) -> pd.DataFrame:
+    """Per ticker, ``series`` at the first and the last fiscal year on record (columns first, last).
+
+    ``series`` must be indexed like the panel, missing values included: the
+    span's end years are then the first and last rows of each ticker's block,
+    and a missing value there stays NaN (never replaced by a neighbouring year).
+    """
+    if series.empty:
+        return pd.DataFrame(columns=["first", "last"], dtype=float, index=pd.Index([], name="ticker"))
+    s, start, end, names = _ticker_blocks(series)
+    vals = s.to_numpy(dtype=float)
+    return pd.DataFrame({"first": vals[start], "last": vals[end]}, index=names)
 
 
 def record_span(panel: pd.DataFrame) -> pd.DataFrame:
@@ -150,39 +170,11 @@ def record_span(panel: pd.DataFrame) -> pd.DataFrame:
     A year between the first and the last counts as on record even when the
     company reported nothing for it: multi-year checks must see every year of
     the span, so a missing year can never be skipped (and so never help).
-    Vectorised on the index codes of the (ticker, fiscal_year)-sorted panel.
     """
-    if panel.empty:
-        return pd.DataFrame(columns=["first_year", "last_year", "n_years"], dtype=float,
-                            index=pd.Index([], name="ticker"))
-    panel = panel if panel.index.is_monotonic_increasing else panel.sort_index()
-    codes = panel.index.codes[0]
-    start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    end = np.r_[start[1:] - 1, len(codes) - 1]
-    years = panel.index.get_level_values("fiscal_year").to_numpy()
-    names = panel.index.levels[0][codes[start]]
-    first, last = years[start], years[end]
-    return pd.DataFrame({"first_year": first, "last_year": last, "n_years": last - first + 1},
-                        index=pd.Index(names, name="ticker"))
-
-
-def at_span_ends(series: pd.Series) -> pd.DataFrame:
-    """Per ticker, ``series`` at the first and the last fiscal year on record (columns first, last).
-
-    ``series`` must be indexed like the (ticker, fiscal_year)-sorted panel,
-    missing values included: the span's end years are then the first and last
-    rows of each ticker's block, and a missing value there stays NaN (never
-    replaced by a neighbouring year).
-    """
-    if series.empty:
-        return pd.DataFrame(columns=["first", "last"], dtype=float, index=pd.Index([], name="ticker"))
-    series = series if series.index.is_monotonic_increasing else series.sort_index()
-    codes = series.index.codes[0]
-    start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    end = np.r_[start[1:] - 1, len(codes) - 1]
-    vals = series.to_numpy(dtype=float)
-    names = series.index.levels[0][codes[start]]
-    return pd.DataFrame({"first": vals[start], "last": vals[end]}, index=pd.Index(names, name="ticker"))
+    years = pd.Series(panel.index.get_level_values("fiscal_year"), index=panel.index, dtype=float)
+    ends = at_span_ends(years).rename(columns={"first": "first_year", "last": "last_year"})
+    ends["n_years"] = ends["last_year"] - ends["first_year"] + 1
+    return ends
 
 
 def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
