@@ -48,6 +48,32 @@ def statements_from(rows: list[tuple]) -> pd.DataFrame:
     )
 
 
+@pytest.fixture
+def clear_streamlit_caches():
+    """AppTest runs share the process's Streamlit caches: start each test from empty ones."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def run_app(params: dict | None = None, timeout: float = 90):
+    """A fresh AppTest session of the whole app, opened with ``params`` as the link's query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("../app.py", default_timeout=timeout)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def match_count(at) -> tuple[int, int]:
+    """(matching, total) from the screener's "N of M match" heading."""
+    head = next(s.value for s in at.subheader if "match" in s.value)
+    n, _, total, _ = head.split(" ", 3)
+    return int(n), int(total)
+
+
 def skip_without_chromium() -> str:
     """Chromium's path; skips locally without it, but fails in CI (KOSMOS_REQUIRE_BROWSER=1)."""
     import os

@@ -5,24 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from tests.conftest import match_count, run_app
 
 PAGES = ["screens/screener.py", "screens/scorecard.py", "screens/loop_map.py", "screens/compare.py",
          "screens/methodology.py"]
 
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def app(params: dict | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=90)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
+    at = run_app(params)
     if page:
         at.switch_page(page).run()
     return at
@@ -32,12 +27,6 @@ def app(params: dict | None = None, page: str | None = None) -> AppTest:
 def test_every_page_renders_without_exception(page):
     at = app(page=page if page != PAGES[0] else None)
     assert not at.exception, [e.value for e in at.exception]
-
-
-def match_count(at) -> tuple[int, int]:
-    head = [h.value for h in at.subheader if " match" in h.value][0]
-    n, _, total, _ = head.split(" ", 3)
-    return int(n), int(total)
 
 
 def test_screener_counts_and_filters_change_rows():

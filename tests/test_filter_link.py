@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
@@ -11,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from metrics.checks import PILLARS
 from metrics.presets import load_presets
 from screens.filter_link import PARAMS, decode, encode, preset_defaults
+from tests.conftest import match_count, run_app
 
 SEGMENTS = {"chips", "cloud", "energy", "networking"}
 SUBSEGMENTS = {"hyperscaler", "nuclear power", "GPU/accelerators"}
@@ -80,23 +80,7 @@ def test_any_filter_parameters_give_valid_widget_values_or_a_notice(params):
 
 # ------------------------------------------------------------------ in the app
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def run_app(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=90)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def match_count(at: AppTest) -> tuple[int, int]:
-    head = next(s.value for s in at.subheader if "match" in s.value)
-    n, _, total, _ = head.split(" ", 3)
-    return int(n), int(total)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def url_params(at: AppTest) -> dict[str, str]:

@@ -10,15 +10,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
-from streamlit.testing.v1 import AppTest
 
 from bench.synthetic import write_synthetic_snapshot
 from data.cache import Cache
@@ -29,28 +28,14 @@ from metrics.checks import PILLARS
 from metrics.engine import history_lists
 from screens.export import FORMULA_PREFIXES, safe_csv
 from screens.state import WEIGHT_MAX, _parse_weights, parse_tickers
+from tests.conftest import match_count, run_app
 from tests.test_data_live import FakeTicker, YFRateLimitError, good_ticker
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def run_app(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def match_count(at: AppTest) -> tuple[int, int]:
-    head = next(s.value for s in at.subheader if "match" in s.value)
-    n, _, total, _ = head.split(" ", 3)
-    return int(n), int(total)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
+run_app = partial(run_app, timeout=120)  # the 5,000-company runs need the longer timeout
 
 
 # ------------------------------------------------------------------ scale
