@@ -6,46 +6,139 @@ import argparse
 import json
 import sys
 
-from data.schema import REQUIRED_FIELDS, DataValidationError
+import pandas as pd
+
+from data.schema import DataValidationError
+
+
+#: done-when thresholds of the data issue
+MIN_COVERAGE = 0.95
+MAX_MARKET_WINDOW_DAYS = 30
 
 
 def validation_report() -> dict:
-    """Coverage of the embedded data set; raises DataValidationError on schema errors."""
-    from data.embedded import embedded_tables
+    """Coverage, identity checks and cross-checks of the embedded set; raises DataValidationError on schema errors.
+
+    Coverage is measured on each company's scoring year with the scoring rules
+    themselves (totals derived from parts count as present), so the entry point
+    reads :mod:`metrics.financials`; the data layer below it does not.
+    """
+    from data.embedded import embedded_tables, load_crosscheck, load_explanations
+    from data.identities import crosscheck_report, explained, identity_violations
+    from metrics import financials as F
 
     statements, market, universe, fx = embedded_tables()
+    crosscheck, explanations = load_crosscheck(), load_explanations()
+    panel = F.build_panel(statements)
+    scoring = F.scoring_rows(panel)
+    coverage = F.input_coverage(scoring)
+    caps = market.dropna(subset=["market_cap"]).set_index("ticker")
     per_company = []
     for row in universe.itertuples():
         rows = statements[statements["ticker"] == row.ticker]
         years = sorted(int(y) for y in rows["fiscal_year"].unique())
-        fields = set(rows["field"]) & set(REQUIRED_FIELDS)
-        per_company.append({
-            "ticker": row.ticker, "segment": row.segment, "fiscal_years": years,
-            "n_fiscal_years": len(years), "values": int(len(rows)),
-            "required_fields_present": round(len(fields) / len(REQUIRED_FIELDS), 3),
-            "has_market_cap": bool(market.loc[market["ticker"] == row.ticker, "market_cap"].notna().any()),
-        })
+        entry = {"ticker": row.ticker, "segment": row.segment, "fiscal_years": years, "n_fiscal_years": len(years),
+                 "values": int(len(rows)), "scoring_year": None, "latest_fiscal_year": None,
+                 "statements_complete": False, "coverage": 0.0, "missing_inputs": list(F.SCORING_INPUTS),
+                 "market_cap_usd": None, "market_cap_as_of": None}
+        if row.ticker in scoring.index:
+            s = scoring.loc[row.ticker]
+            entry.update(scoring_year=int(s["fiscal_year"]), latest_fiscal_year=int(s["latest_fiscal_year"]),
+                         statements_complete=bool(s["complete"]), coverage=round(float(coverage[row.ticker]), 3),
+                         missing_inputs=[f for f in F.SCORING_INPUTS if pd.isna(s.get(f))])
+        if row.ticker in caps.index:
+            entry.update(market_cap_usd=float(caps.at[row.ticker, "market_cap"]),
+                         market_cap_as_of=str(caps.at[row.ticker, "as_of"]))
+        per_company.append(entry)
     with_data = [c for c in per_company if c["values"] > 0]
+
+    rejected = crosscheck[crosscheck["note"].fillna("").str.contains("REJECTED: ")]
+    pairs = explained(identity_violations(statements, crosscheck), explanations)
+    violations = [{**v.as_dict(), "explanation": why} for v, why in pairs]
+    unexplained = [v for v in violations if not v["explanation"]]
+    scored_years = panel.reset_index()[["ticker", "fiscal_year"]]
+    limit = scored_years["ticker"].map(scoring["fiscal_year"])
+    xc = crosscheck_report(statements, crosscheck, scored_years[scored_years["fiscal_year"] <= limit])
+
+    window = market_cap_window(caps["as_of"])
+    ratio_checks = published_ratio_checks(panel)
     unsourced = int((statements["source"].fillna("").str.strip() == "").sum()) + int(
         (market["source"].fillna("").str.strip() == "").sum())
-    segments = universe.groupby("segment")["ticker"].count().to_dict()
     two_years = sum(1 for c in with_data if c["n_fiscal_years"] >= 2)
+    done = {
+        "all_companies_have_figures": len(with_data) == len(universe),
+        "two_fiscal_years_for_all": two_years == len(universe),
+        "coverage_95pct_for_all": all(c["coverage"] >= MIN_COVERAGE for c in per_company),
+        "no_unsourced_values": unsourced == 0,
+        "no_unexplained_identity_violations": not unexplained,
+        "market_caps_within_30_days": window["companies_with_market_cap"] == len(universe)
+        and not window["outside_best_window"],
+    }
     return {
         "companies": len(universe),
-        "segments": segments,
+        "segments": universe.groupby("segment")["ticker"].count().to_dict(),
         "companies_with_figures": len(with_data),
         "companies_without_figures": [c["ticker"] for c in per_company if c["values"] == 0],
         "share_with_2plus_fiscal_years": {
             "of_companies_with_figures": round(two_years / len(with_data), 3) if with_data else 0.0,
             "of_all_companies": round(two_years / len(universe), 3) if len(universe) else 0.0,
         },
-        "required_fields_present_mean": round(
-            sum(c["required_fields_present"] for c in with_data) / len(with_data), 3) if with_data else 0.0,
+        "coverage_of_scoring_inputs": {
+            "mean": round(sum(c["coverage"] for c in per_company) / len(per_company), 3) if per_company else 0.0,
+            "companies_at_or_above_95pct": sum(c["coverage"] >= MIN_COVERAGE for c in per_company),
+        },
         "values": int(len(statements)),
         "unsourced_values": unsourced,
+        "identity_violations": {"total": len(violations), "explained": len(violations) - len(unexplained),
+                                "unexplained": len(unexplained), "list": violations},
+        "cross_checks": xc,
+        "rejected_values": [{"ticker": r.ticker, "fiscal_year": int(r.fiscal_year), "field": r.field,
+                             "value": float(r.value), "source": r.source, "reason": r.note}
+                            for r in rejected.drop_duplicates(["ticker", "fiscal_year", "field"]).itertuples()],
+        "market_cap_window": window,
+        "published_ratio_checks": ratio_checks,
         "fx_currencies": sorted(fx["currency"]),
+        "done_when": done,
         "per_company": per_company,
     }
+
+
+def market_cap_window(as_of: pd.Series, days: int = MAX_MARKET_WINDOW_DAYS) -> dict:
+    """The ``days``-long window holding the most market-cap dates, and the tickers outside it.
+
+    ``as_of``: market-cap dates indexed by ticker (YYYY-MM-DD; a partial date counts from its first day).
+    """
+    dates = pd.to_datetime(as_of, errors="coerce", format="mixed").dropna().sort_values()
+    out = {"companies_with_market_cap": int(len(as_of)), "first": None, "last": None, "best_window": [None, None],
+           "inside_best_window": 0, "outside_best_window": sorted(as_of.index)}
+    if dates.empty:
+        return out
+    counts = [(int(((dates >= d) & (dates <= d + pd.Timedelta(days=days))).sum()), d) for d in dates]
+    n, start = max(counts, key=lambda c: (c[0], -c[1].value))
+    end = start + pd.Timedelta(days=days)
+    inside = dates[(dates >= start) & (dates <= end)].index
+    out.update(first=str(dates.min().date()), last=str(dates.max().date()),
+               best_window=[str(start.date()), str(end.date())], inside_best_window=n,
+               outside_best_window=sorted(set(as_of.index) - set(inside)))
+    return out
+
+
+def published_ratio_checks(panel: pd.DataFrame) -> dict:
+    """Kosmos's ratios against independently published ones (:mod:`metrics.reconcile`)."""
+    from data.embedded import DATA_DIR, read_csv_checked
+    from metrics.reconcile import compare_published, summary
+
+    path = DATA_DIR / "reference" / "published_ratios.csv"
+    if not path.exists():
+        return {"published": 0, "comparable": 0, "agree": 0, "agree_share": None, "per_ratio": {}, "disagreements": []}
+    published = read_csv_checked(path)
+    published["value"] = pd.to_numeric(published["value"])
+    compared = compare_published(panel, published)
+    off = compared[compared["agrees"].eq(False)]
+    return {**summary(compared), "disagreements": [
+        {"ticker": r.ticker, "fiscal_year": int(r.fiscal_year), "ratio": r.ratio, "published": float(r.value),
+         "kosmos": float(r.computed), "difference": round(float(r.difference), 4), "source": r.source,
+         "note": None if pd.isna(r.note) else r.note} for r in off.itertuples()]}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -57,21 +150,51 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(str(exc), file=sys.stderr)
         return 1
+    ok = report["unsourced_values"] == 0 and report["identity_violations"]["unexplained"] == 0
     if args.json:
-        print(json.dumps({"ok": True, **report}, indent=2))
-        return 0
+        print(json.dumps({"ok": ok, **report}, indent=2))
+        return 0 if ok else 1
     print(f"Companies: {report['companies']} over {len(report['segments'])} segments {report['segments']}")
-    print(f"With embedded figures: {report['companies_with_figures']}; without (fetched live): "
+    print(f"With embedded figures: {report['companies_with_figures']}; without: "
           f"{', '.join(report['companies_without_figures']) or 'none'}")
     s = report["share_with_2plus_fiscal_years"]
     print(f">= 2 fiscal years: {s['of_companies_with_figures']:.0%} of companies with figures "
           f"({s['of_all_companies']:.0%} of all)")
-    print(f"Required fields present (mean): {report['required_fields_present_mean']:.0%}")
+    cov = report["coverage_of_scoring_inputs"]
+    print(f"Scoring inputs present in the scoring year: mean {cov['mean']:.0%}; "
+          f"{cov['companies_at_or_above_95pct']} companies at >= 95%")
     print(f"Values: {report['values']}; without a source: {report['unsourced_values']}")
+    iv = report["identity_violations"]
+    print(f"Identity violations: {iv['total']} ({iv['explained']} explained, {iv['unexplained']} unexplained)")
+    for v in iv["list"]:
+        flag = "explained" if v["explanation"] else "UNEXPLAINED"
+        print(f"  [{flag}] {v['rule']} {v['ticker']} FY{v['fiscal_year']}: {v['message']}")
+        print(f"      sources: {' | '.join(v['sources'])}")
+        if v["explanation"]:
+            print(f"      why: {v['explanation']}")
+    for r in report["rejected_values"]:
+        print(f"  [rejected] {r['ticker']} FY{r['fiscal_year']} {r['field']} {r['value']:,.0f}: {r['reason']}")
+    xc = report["cross_checks"]
+    print(f"Cross-checks over {xc['company_years']} scored company-years: revenue {xc['revenue_cross_checked']}, "
+          f"FCF {xc['fcf_cross_checked']}; disagreements over 1%: {len(xc['disagreements_over_1pct'])}")
+    for d in xc["disagreements_over_1pct"]:
+        print(f"  {d['ticker']} FY{d['fiscal_year']} {d['figure']}: {d['compiled']:,.0f} vs {d['second_page']:,.0f} "
+              f"({d['difference']:+.1%}) — {d['note'] or 'no note'}")
+    w = report["market_cap_window"]
+    print(f"Market caps: {w['companies_with_market_cap']} companies, dated {w['first']} to {w['last']}; best "
+          f"{MAX_MARKET_WINDOW_DAYS}-day window {w['best_window'][0]} to {w['best_window'][1]} holds "
+          f"{w['inside_best_window']}; outside: {', '.join(w['outside_best_window']) or 'none'}")
+    rc = report["published_ratio_checks"]
+    print(f"Published ratios: {rc['comparable']} of {rc['published']} comparable, {rc['agree']} agree within tolerance")
+    for r, c in rc["per_ratio"].items():
+        print(f"  {r:<18} {c['agree']}/{c['comparable']} agree (tolerance {c['tolerance']})")
     for c in report["per_company"]:
         yrs = ",".join(str(y) for y in c["fiscal_years"]) or "-"
-        print(f"  {c['ticker']:<6} {c['segment']:<11} FY {yrs:<20} fields {c['required_fields_present']:.0%}")
-    return 0 if report["unsourced_values"] == 0 else 1
+        sy = f"FY{c['scoring_year']}" if c["scoring_year"] else "n.a."
+        miss = f" missing: {', '.join(c['missing_inputs'])}" if c["missing_inputs"] and c["values"] else ""
+        print(f"  {c['ticker']:<6} {c['segment']:<11} FY {yrs:<25} scored {sy:<7} inputs {c['coverage']:.0%}{miss}")
+    print("Done when: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["done_when"].items()))
+    return 0 if ok else 1
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:

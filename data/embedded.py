@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from data.schema import (
+    CROSSCHECK_SCHEMA,
+    EXPLANATIONS_SCHEMA,
     FX_SCHEMA,
     MARKET_SCHEMA,
     STATEMENTS_SCHEMA,
@@ -60,6 +62,20 @@ def load_fx(path: Path | None = None) -> pd.DataFrame:
     """The embedded FX table (USD per unit of currency, dated)."""
     path = path or DATA_DIR / "fx.csv"
     return validate(read_csv_checked(path), FX_SCHEMA, path.name)
+
+
+def load_crosscheck(path: Path | None = None) -> pd.DataFrame:
+    """Second-page values of compiled figures (``ticker, fiscal_year, field, value, source, note``)."""
+    path = path or DATA_DIR / "crosscheck.csv"
+    return validate(read_csv_checked(path), CROSSCHECK_SCHEMA, path.name)
+
+
+def load_explanations(path: Path | None = None) -> pd.DataFrame:
+    """Why a reported figure breaks an identity rule (``rule, ticker, fiscal_year, explanation``)."""
+    path = path or DATA_DIR / "reference" / "explanations.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=["rule", "ticker", "fiscal_year", "explanation"])
+    return validate(read_csv_checked(path), EXPLANATIONS_SCHEMA, path.name)
 
 
 @lru_cache(maxsize=1)

@@ -47,7 +47,16 @@ REQUIRED_FIELDS: list[str] = [
 OPTIONAL_FIELDS: list[str] = [
     "EBIT", "Retained Earnings", "Total Liabilities Net Minority Interest",
 ]
-KNOWN_FIELDS: list[str] = REQUIRED_FIELDS + OPTIONAL_FIELDS
+#: Reported parts of the totals above (yfinance labels). Kosmos derives a total
+#: from its parts at run time when the total itself is not reported
+#: (:data:`metrics.financials.DERIVED_TOTALS`); stored data stays as reported.
+COMPONENT_FIELDS: list[str] = [
+    "Cost Of Revenue", "Cash And Cash Equivalents", "Other Short Term Investments",
+    "Commercial Paper", "Other Current Borrowings", "Long Term Debt",
+    "Current Capital Lease Obligation", "Long Term Capital Lease Obligation",
+    "Total Equity Gross Minority Interest",
+]
+KNOWN_FIELDS: list[str] = REQUIRED_FIELDS + OPTIONAL_FIELDS + COMPONENT_FIELDS
 
 _TICKER = r"^[A-Z0-9][A-Z0-9.\-=^]{0,19}$"
 _CURRENCY = r"^[A-Z]{3}$"
@@ -68,6 +77,8 @@ STATEMENTS_SCHEMA = pa.DataFrameSchema(
         "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS), nullable=False),
         "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
         "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
+        # the compiler's basis note (continuing operations, local vs 20-F basis, ...); optional
+        "note": pa.Column(str, nullable=True, required=False),
     },
     strict=True,
     ordered=False,
@@ -84,6 +95,7 @@ MARKET_SCHEMA = pa.DataFrameSchema(
         "shares_outstanding": pa.Column(float, pa.Check.gt(0), nullable=True),
         "as_of": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=False),
         "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
+        "note": pa.Column(str, nullable=True, required=False),
     },
     strict=True,
     ordered=False,
@@ -105,6 +117,32 @@ UNIVERSE_SCHEMA = pa.DataFrameSchema(
     ordered=False,
     coerce=True,
     name="universe",
+)
+
+CROSSCHECK_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
+        "fiscal_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
+        "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS + ["Free Cash Flow", "EBITDA"]), nullable=False),
+        "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
+        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
+        "note": pa.Column(str, nullable=True),
+    },
+    strict=True,
+    coerce=True,
+    name="crosscheck",
+)
+
+EXPLANATIONS_SCHEMA = pa.DataFrameSchema(
+    {
+        "rule": pa.Column(str, nullable=False),
+        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
+        "fiscal_year": pa.Column(float, nullable=True),
+        "explanation": pa.Column(str, pa.Check.str_length(min_value=10), nullable=False),
+    },
+    strict=True,
+    coerce=True,
+    name="explanations",
 )
 
 FX_SCHEMA = pa.DataFrameSchema(
@@ -168,7 +206,7 @@ def validate(df: pd.DataFrame, schema: pa.DataFrameSchema, file: str) -> pd.Data
     Returns the coerced frame; raises :class:`DataValidationError` naming file,
     row and column of every problem (missing columns are reported without a row).
     """
-    missing = [c for c in schema.columns if c not in df.columns]
+    missing = [c for c, col in schema.columns.items() if c not in df.columns and col.required]
     if missing:
         raise DataValidationError(
             [ValidationIssue(file, None, c, "required column is missing") for c in missing]

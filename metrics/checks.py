@@ -39,8 +39,10 @@ PILLARS: dict[str, str] = {
 class Context:
     """Inputs of all checks, indexed by ticker.
 
-    ``panel``: (ticker, fiscal_year) x fields (see :func:`metrics.financials.build_panel`);
-    ``latest``: the latest fiscal year per ticker; ``companies``: one row per
+    ``panel``: (ticker, fiscal_year) x fields (see :func:`metrics.financials.build_panel`)
+    up to each company's scoring year; ``full_panel``: every year on file, later
+    partial years included; ``latest``: the scoring year per ticker
+    (:func:`metrics.financials.scoring_rows`); ``companies``: one row per
     ticker with ``segment``, ``currency`` (statement currency), ``fx_usd``
     (USD per unit of it, NaN if unknown) and ``market_cap_usd``.
     """
@@ -49,6 +51,7 @@ class Context:
     latest: pd.DataFrame
     companies: pd.DataFrame
     loop: Any = None  # metrics.loop.LoopContext when loop data is present
+    full_panel: pd.DataFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     #: values derived from this context's own panel, computed once (never shared with a stressed context)
     derived: dict[str, Any] = field(default_factory=dict, repr=False)

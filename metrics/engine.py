@@ -49,6 +49,7 @@ class Scored:
 
     def table(self, weights: Mapping[str, float] | None = None, relative: bool = False) -> pd.DataFrame:
         t = score_table(self.ctx, self.results, weights, relative)
+        t["derived_inputs"] = self.derived_labels().reindex(t.index).fillna("")
         if self.ctx.loop is not None:
             x = L._inputs(self.ctx)
             t["on_cycle"] = x["cycle_count"].reindex(t.index).gt(0)
@@ -57,6 +58,24 @@ class Scored:
             t["on_cycle"] = False
             t["cycle_count"] = np.nan
         return t
+
+
+    def derived_labels(self) -> pd.Series:
+        """Per ticker, the scoring-year inputs derived from parts: "Total Debt = Current Debt + Long Term Debt; ..."
+
+        Computed once per scored context (the table is rebuilt on every weight change).
+        """
+        if "derived_labels" not in self.ctx.derived:
+            cells = F.derived_cells(self.ctx.panel)
+            year = cells["ticker"].map(self.ctx.companies["fiscal_year"])
+            cells = cells[cells["fiscal_year"] == year]
+            text = cells["field"].map(_FIELD_LABELS).fillna(cells["field"]) + " = " + cells["formula"]
+            self.ctx.derived["derived_labels"] = text.groupby(cells["ticker"]).agg("; ".join)
+        return self.ctx.derived["derived_labels"]
+
+
+#: readable names of the derived panel columns
+_FIELD_LABELS = {F.EBITDA_D: "EBITDA", F.FCF_D: "Free cash flow"}
 
 
 def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
@@ -81,11 +100,29 @@ def _clean(x: Any) -> Any:
     return x
 
 
+#: check-input labels that name a derived panel column
+_INPUT_FIELDS = {"EBITDA (reported or OI + D&A)": F.EBITDA_D, "Free cash flow": F.FCF_D,
+                 "Free cash flow (USD)": F.FCF_D, "EBIT (reported or operating income)": F.OPERATING_INCOME}
+
+
 def sources_for(statements: pd.DataFrame, ticker: str) -> list[dict[str, Any]]:
-    """Every input value of a company with its fiscal year, period end, currency and source URL."""
+    """Every input value of a company with its fiscal year, period end, currency, source URL and basis note."""
     rows = statements[statements["ticker"] == ticker].sort_values(["field", "fiscal_year"])
+    notes = rows["note"] if "note" in rows else pd.Series(None, index=rows.index, dtype=object)
     return [{"field": r.field, "fiscal_year": int(r.fiscal_year), "period_end": r.period_end,
-             "currency": r.currency, "value": _clean(r.value), "source": r.source} for r in rows.itertuples()]
+             "currency": r.currency, "value": _clean(r.value), "source": r.source, "note": _clean(n)}
+            for r, n in zip(rows.itertuples(), notes)]
+
+
+def derived_for(ctx: Context, ticker: str) -> list[dict[str, Any]]:
+    """The company's derived figures (every fiscal year scored), each with its formula ("derived: A + B")."""
+    try:
+        block = ctx.panel.loc[[ticker]]
+    except KeyError:
+        return []
+    cells = F.derived_cells(block)
+    return [{"field": r.field, "fiscal_year": int(r.fiscal_year), "value": _clean(r.value),
+             "source": f"derived: {r.formula}"} for r in cells.sort_values(["field", "fiscal_year"]).itertuples()]
 
 
 def history(scored: Scored, ticker: str) -> pd.DataFrame:
@@ -132,6 +169,9 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
     row = table.loc[ticker]
     comp = scored.ctx.companies.loc[ticker]
     cur = comp["currency"] if isinstance(comp["currency"], str) else "USD"
+    fy = comp["fiscal_year"]
+    derived = derived_for(scored.ctx, ticker)
+    derived_now = {d["field"]: d["source"] for d in derived if not is_missing(fy) and d["fiscal_year"] == int(fy)}
     pillars: dict[str, Any] = {}
     for pid, label in PILLARS.items():
         checks = []
@@ -140,20 +180,25 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
             rec = res.to_dict()
             result = result_labels(scored.results[c.id].loc[[ticker]]).iloc[0]
             inputs = {k: _clean(v) for k, v in rec.items() if k not in ("value", "points", "passed")}
+            basis = {k: derived_now[f] for k in inputs if (f := _INPUT_FIELDS.get(k, k)) in derived_now
+                     and inputs[k] is not None}
             checks.append({
                 "id": c.id, "label": c.label, "value": _clean(rec["value"]), "unit": c.unit,
                 "threshold": c.threshold, "result": result, "points": _clean(rec["points"]),
-                "explanation": c.explain(rec, cur), "inputs": inputs, "formula": c.formula,
-                "reference": c.reference,
+                "explanation": c.explain(rec, cur), "inputs": inputs, "derived_inputs": basis,
+                "formula": c.formula, "reference": c.reference,
             })
         status = row[f"{pid}_status"]
         pillars[pid] = {"label": label, "score": _clean(row[pid]), "status": status,
                         "partial_score": _clean(row.get(f"{pid}_partial")), "checks": checks}
-    fy = comp["fiscal_year"]
+    scoring_year = None if is_missing(fy) else int(fy)
     return {
         "ticker": ticker, "name": comp["name"], "segment": comp["segment"], "subsegment": _clean(comp["subsegment"]),
         "currency": cur if isinstance(comp["currency"], str) else None,
-        "as_of": _clean(comp["period_end"]), "fiscal_year": None if is_missing(fy) else int(fy),
+        "as_of": _clean(comp["period_end"]), "fiscal_year": scoring_year,
+        "scoring_note": F.scoring_note(scored.ctx.full_panel, ticker, scoring_year)
+        if scored.ctx.full_panel is not None else "",
+        "coverage": _clean(comp["coverage"]),
         "data_source": source_label, "mode": "sector-relative" if relative else "absolute",
         "weights": weights, "composite": _clean(row["composite"]), "grade": row["grade"],
         "rank": int(row["rank"]), "of": int(len(table)),
@@ -162,6 +207,7 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
         "pillars": pillars,
         "metrics": {k: _clean(scored.results[cid].loc[ticker, "value"]) for k, cid in CARD_METRICS.items()},
         "sources": sources_for(scored.statements, ticker),
+        "derived": derived,
     }
 
 

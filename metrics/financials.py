@@ -3,16 +3,32 @@
 All functions are pure and vectorised over companies. Derived items are
 computed here at run time and never stored:
 
+* totals from reported parts, only where the total itself is not reported
+  (:data:`DERIVED_TOTALS`): Gross Profit = Total Revenue − Cost Of Revenue;
+  Current Debt = Commercial Paper + Other Current Borrowings; Total Debt =
+  Current Debt + Long Term Debt; Total Liabilities = Total Assets − Total
+  Equity (incl. minority interest); Cash & short-term investments = Cash And
+  Cash Equivalents + Other Short Term Investments (no short-term investments
+  reported counts as none: a lower bound that can only make net debt look
+  worse, never better);
 * EBITDA = reported "EBITDA", else Operating Income + Reconciled Depreciation;
 * EBIT = reported "EBIT", else Operating Income;
 * FCF = reported "Free Cash Flow", else Operating Cash Flow + Capital Expenditure
   (capex is negative, as yfinance shows it);
 * Net debt = Total Debt − Cash, Cash Equivalents And Short Term Investments.
 
-A derived item is missing (NaN) whenever any of its inputs is missing.
+A derived item is missing (NaN) whenever a required input is missing. Every
+derived cell is flagged (column ``"<field> · derived"``) so the card, the
+methodology and the CSV can say "derived: A + B" beside the number.
+
+**Scoring year.** A company is scored on the latest fiscal year whose three
+statements are on file (:func:`scoring_rows`); a newer year holding only a few
+headline lines is reported as partial, never scored.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -39,12 +55,70 @@ EQUITY = "Stockholders Equity"
 TOTAL_ASSETS = "Total Assets"
 RETAINED_EARNINGS = "Retained Earnings"
 TOTAL_LIABILITIES = "Total Liabilities Net Minority Interest"
+# reported parts of totals
+COST_OF_REVENUE = "Cost Of Revenue"
+CASH_AND_EQUIVALENTS = "Cash And Cash Equivalents"
+SHORT_TERM_INVESTMENTS = "Other Short Term Investments"
+COMMERCIAL_PAPER = "Commercial Paper"
+OTHER_CURRENT_BORROWINGS = "Other Current Borrowings"
+LONG_TERM_DEBT = "Long Term Debt"
+CURRENT_LEASES = "Current Capital Lease Obligation"
+LONG_TERM_LEASES = "Long Term Capital Lease Obligation"
+TOTAL_EQUITY = "Total Equity Gross Minority Interest"
 
 #: every field a check may read; absent columns are added as NaN.
 PANEL_FIELDS = [
     REVENUE, GROSS_PROFIT, OPERATING_INCOME, NET_INCOME, EBITDA, EBIT, DEPRECIATION,
     INTEREST_EXPENSE, OCF, CAPEX, FCF, BUYBACKS, DIVIDENDS, CASH, TOTAL_DEBT, CURRENT_DEBT,
     CURRENT_ASSETS, CURRENT_LIABILITIES, EQUITY, TOTAL_ASSETS, RETAINED_EARNINGS, TOTAL_LIABILITIES,
+    COST_OF_REVENUE, CASH_AND_EQUIVALENTS, SHORT_TERM_INVESTMENTS, COMMERCIAL_PAPER, OTHER_CURRENT_BORROWINGS,
+    LONG_TERM_DEBT, CURRENT_LEASES, LONG_TERM_LEASES, TOTAL_EQUITY,
+]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A total computed from reported parts when the total itself is not reported.
+
+    ``parts``: (field, sign) pairs; ``optional``: parts that count as zero when
+    not reported (only where treating them as zero can never flatter the company).
+    """
+
+    total: str
+    parts: tuple[tuple[str, int], ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def formula(self) -> str:
+        text = ""
+        for i, (f, sign) in enumerate(self.parts):
+            op = ("− " if sign < 0 else "+ ") if i else ("−" if sign < 0 else "")
+            text += f" {op}{f}" if i else f"{op}{f}"
+        return text
+
+
+#: Totals derived from parts, in dependency order (Current Debt before Total Debt).
+DERIVED_TOTALS: tuple[Derivation, ...] = (
+    Derivation(GROSS_PROFIT, ((REVENUE, 1), (COST_OF_REVENUE, -1))),
+    Derivation(CASH, ((CASH_AND_EQUIVALENTS, 1), (SHORT_TERM_INVESTMENTS, 1)), optional=(SHORT_TERM_INVESTMENTS,)),
+    Derivation(CURRENT_DEBT, ((COMMERCIAL_PAPER, 1), (OTHER_CURRENT_BORROWINGS, 1))),
+    Derivation(TOTAL_DEBT, ((CURRENT_DEBT, 1), (LONG_TERM_DEBT, 1))),
+    Derivation(TOTAL_LIABILITIES, ((TOTAL_ASSETS, 1), (TOTAL_EQUITY, -1))),
+)
+DERIVED_SUFFIX = " · derived"
+
+#: What each statement must show for a fiscal year to count as "on file" (any one of the lines).
+STATEMENT_KEYS: dict[str, tuple[str, ...]] = {
+    "income statement": (REVENUE, OPERATING_INCOME, NET_INCOME),
+    "cash-flow statement": (OCF,),
+    "balance-sheet total": (TOTAL_ASSETS,),
+}
+
+#: The inputs the checks read in the scoring year (after derivation): the coverage denominator.
+SCORING_INPUTS: list[str] = [
+    REVENUE, GROSS_PROFIT, OPERATING_INCOME, NET_INCOME, "ebitda", INTEREST_EXPENSE, OCF, CAPEX, BUYBACKS,
+    DIVIDENDS, CASH, TOTAL_DEBT, CURRENT_DEBT, CURRENT_ASSETS, CURRENT_LIABILITIES, EQUITY, TOTAL_ASSETS,
+    RETAINED_EARNINGS, TOTAL_LIABILITIES,
 ]
 
 # derived columns (computed, never stored)
@@ -98,14 +172,143 @@ def _pivot(statements: pd.DataFrame) -> pd.DataFrame:
     return panel
 
 
-def add_derived(panel: pd.DataFrame) -> pd.DataFrame:
-    """Add ebitda, ebit, fcf and net_debt columns (see module docstring)."""
+def derive_totals(panel: pd.DataFrame) -> pd.DataFrame:
+    """Fill each :data:`DERIVED_TOTALS` total from its parts where the total is not reported.
+
+    Adds a boolean ``"<total> · derived"`` column per total (True where the
+    value was derived). Reported totals are never replaced.
+    """
     out = panel.copy()
+    for d in DERIVED_TOTALS:
+        value = pd.Series(0.0, index=out.index)
+        for field, sign in d.parts:
+            part = out[field]
+            if field in d.optional:
+                part = part.fillna(0.0)
+            value = value + sign * part
+        if d.optional:  # at least one required part must be reported
+            required = [f for f, _ in d.parts if f not in d.optional]
+            value = value.where(out[required].notna().all(axis=1))
+        derived = out[d.total].isna() & value.notna()
+        out[d.total] = out[d.total].where(~derived, value)
+        out[d.total + DERIVED_SUFFIX] = derived
+    return out
+
+
+def add_derived(panel: pd.DataFrame) -> pd.DataFrame:
+    """Derive totals from parts, then add ebitda, ebit, fcf and net_debt (see module docstring).
+
+    ``ebitda · derived`` and ``fcf · derived`` flag the cells computed rather than reported.
+    """
+    out = derive_totals(panel)
     out[EBITDA_D] = out[EBITDA].where(out[EBITDA].notna(), out[OPERATING_INCOME] + out[DEPRECIATION])
+    out[EBITDA_D + DERIVED_SUFFIX] = out[EBITDA].isna() & out[EBITDA_D].notna()
     out[EBIT_D] = out[EBIT].where(out[EBIT].notna(), out[OPERATING_INCOME])
     out[FCF_D] = out[FCF].where(out[FCF].notna(), out[OCF] + out[CAPEX])
+    out[FCF_D + DERIVED_SUFFIX] = out[FCF].isna() & out[FCF_D].notna()
     out[NET_DEBT_D] = out[TOTAL_DEBT] - out[CASH]
     return out
+
+
+#: how each derived column is computed, for "derived: ..." labels
+DERIVED_FORMULAS: dict[str, str] = {
+    **{d.total: d.formula for d in DERIVED_TOTALS},
+    EBITDA_D: f"{OPERATING_INCOME} + {DEPRECIATION}",
+    FCF_D: f"{OCF} + {CAPEX}",
+}
+
+
+def derived_cells(panel: pd.DataFrame) -> pd.DataFrame:
+    """Long table of derived cells: ticker, fiscal_year, field, value, formula (for cards and exports)."""
+    frames = []
+    for field, formula in DERIVED_FORMULAS.items():
+        flag = panel.get(field + DERIVED_SUFFIX)
+        if flag is None or not flag.any():
+            continue
+        hit = panel.loc[flag.astype(bool), field]
+        frames.append(pd.DataFrame({"field": field, "value": hit.to_numpy(), "formula": formula}, index=hit.index))
+    if not frames:
+        return pd.DataFrame(columns=["ticker", "fiscal_year", "field", "value", "formula"])
+    return pd.concat(frames).reset_index()
+
+
+def statements_on_file(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per company-year, whether each statement is on file (:data:`STATEMENT_KEYS`), and ``complete``."""
+    out = pd.DataFrame(index=panel.index)
+    for name, keys in STATEMENT_KEYS.items():
+        out[name] = panel[list(keys)].notna().any(axis=1)
+    out["complete"] = out[list(STATEMENT_KEYS)].all(axis=1)
+    return out
+
+
+def scoring_rows(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per ticker, the row of its scoring year: the latest fiscal year with all three statements on file.
+
+    A company with no complete year is scored on its latest year (``complete``
+    False). Adds ``latest_fiscal_year`` (newest year holding any value) and
+    ``complete``. Index: ticker; the year is the column ``fiscal_year``.
+    Vectorised: no Python loop over companies.
+    """
+    out = panel.reset_index(level="fiscal_year")
+    if panel.empty:
+        out["latest_fiscal_year"] = pd.Series(dtype=float)
+        out["complete"] = pd.Series(dtype=bool)
+        return out
+    complete = statements_on_file(panel)["complete"].to_numpy()
+    codes = panel.index.codes[0]  # panel is sorted by (ticker, year)
+    last = np.flatnonzero(np.r_[codes[1:] != codes[:-1], True])
+    best = pd.Series(np.where(complete, np.arange(len(codes)), -1)).groupby(codes).max().to_numpy()
+    rows = out.iloc[np.where(best >= 0, best, last)].copy()
+    rows["latest_fiscal_year"] = out["fiscal_year"].to_numpy()[last]
+    rows["complete"] = best >= 0
+    return rows
+
+
+def scoring_note(full_panel: pd.DataFrame, ticker: str, scoring_year: int | None) -> str:
+    """Why ``ticker`` is scored on ``scoring_year``, in one sentence ("" when it is simply the newest year).
+
+    E.g. "FY2026 partial (Total Revenue, Net Income only; no cash-flow statement
+    or balance sheet on file): scored on FY2025."
+    """
+    try:
+        block = full_panel.xs(ticker, level="ticker")
+    except KeyError:
+        return "No reported figures."
+    if scoring_year is None or block.empty:
+        return "No reported figures."
+    on_file = statements_on_file(full_panel.loc[[ticker]]).droplevel("ticker")
+    statements = [k for k in STATEMENT_KEYS]
+    if not on_file.loc[scoring_year, "complete"]:
+        missing = [k for k in statements if not on_file.loc[scoring_year, k]]
+        return f"No fiscal year has all three statements on file; scored on FY{scoring_year} ({_and(missing)} missing)."
+    newer = [int(y) for y in block.index if y > scoring_year]
+    if not newer:
+        return ""
+    y = max(newer)
+    shown = block.loc[y, [f for f in PANEL_FIELDS if f in block]].dropna().index.tolist()
+    listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+    missing = [k for k in statements if not on_file.loc[y, k]]
+    return f"FY{y} partial ({listed} only; {_and(missing)} not on file): scored on FY{scoring_year}."
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def up_to_scoring_year(panel: pd.DataFrame, scoring_year: pd.Series) -> pd.DataFrame:
+    """The panel rows up to each ticker's scoring year (later partial years are left out of every check)."""
+    if panel.empty:
+        return panel
+    limit = scoring_year.reindex(panel.index.get_level_values("ticker")).to_numpy(dtype=float)
+    years = panel.index.get_level_values("fiscal_year").to_numpy(dtype=float)
+    return panel[years <= limit]
+
+
+def input_coverage(latest: pd.DataFrame) -> pd.Series:
+    """Share (0–1) of :data:`SCORING_INPUTS` present in each company's scoring year (after derivation)."""
+    cols = [c for c in SCORING_INPUTS if c in latest]
+    return latest[cols].notna().sum(axis=1) / len(SCORING_INPUTS)
 
 
 def latest_year(panel: pd.DataFrame) -> pd.DataFrame:

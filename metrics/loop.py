@@ -256,8 +256,13 @@ def loop_revenue_share(ctx: Context) -> pd.DataFrame:
         "Disclosure source": x["disclosed_revenue_source"], "Inflow deals": x["inflow_deals"]})
 
 
+def _count(x) -> int:
+    """A count from a check row; missing (None or NaN, e.g. without loop data) counts as 0."""
+    return 0 if is_missing(x) else int(x)
+
+
 def _explain_loop_rev(r: Mapping, cur: str) -> str:
-    n = int(r.get("Inflow deals") or 0)
+    n = _count(r.get("Inflow deals"))
     if is_missing(r.get("value")):
         if n and is_missing(r.get("Annualised loop inflows (USD)")) and not is_missing(r.get("Revenue (USD)")):
             return f"{n} loop revenue deal(s), none with both amount and term: not annualisable."
@@ -315,7 +320,7 @@ def vendor_financing(ctx: Context) -> pd.DataFrame:
 
 
 def _explain_vendor(r: Mapping, cur: str) -> str:
-    n = int(r.get("Financing deals") or 0)
+    n = _count(r.get("Financing deals"))
     if is_missing(r.get("value")):
         if n and is_missing(r.get("Vendor financing (USD)")):
             return f"Funds buyers ({r['Financed buyers']}) with undisclosed amounts."
@@ -339,7 +344,7 @@ def on_cycle(ctx: Context) -> pd.DataFrame:
 
 
 def _explain_cycle(r: Mapping, cur: str) -> str:
-    n = int(r.get("value") or 0)
+    n = _count(r.get("value"))
     if n == 0:
         return "On no financing cycle." if r.get("In loop graph") else "Not part of the loop graph."
     return f"On {n} financing cycle(s) of up to {MAX_CYCLE_LENGTH} parties: money it pays out comes back as revenue."
@@ -367,7 +372,7 @@ def counterparty_quality(ctx: Context) -> pd.DataFrame:
 
 
 def _explain_cpq(r: Mapping, cur: str) -> str:
-    if int(r.get("Inflow deals") or 0) == 0:
+    if _count(r.get("Inflow deals")) == 0:
         return "No loop inflows to depend on."
     if is_missing(r.get("value")):
         return "Loop inflows have no disclosed amounts."

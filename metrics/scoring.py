@@ -37,13 +37,16 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
                   fx: pd.DataFrame, loop=None) -> Context:
     """Turn the canonical tables into the wide inputs the checks read.
 
-    Market cap is converted to USD with the FX table (price currency); a
-    missing rate leaves it missing. ``fx_usd`` is the rate of the statement
-    currency of the latest fiscal year.
+    Each company is scored on its scoring year (the latest fiscal year with all
+    three statements on file, :func:`metrics.financials.scoring_rows`); later
+    partial years stay in ``full_panel`` only, out of every check. Market cap is
+    converted to USD with the FX table (price currency); a missing rate leaves
+    it missing. ``fx_usd`` is the rate of the statement currency of the scoring year.
     """
     uni = universe.drop_duplicates("ticker").set_index("ticker")
-    panel = F.build_panel(statements[statements["ticker"].isin(uni.index)])
-    latest = F.latest_year(panel)
+    full_panel = F.build_panel(statements[statements["ticker"].isin(uni.index)])
+    latest = F.scoring_rows(full_panel)
+    panel = F.up_to_scoring_year(full_panel, latest["fiscal_year"])
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)
     mk = market.drop_duplicates("ticker", keep="last").set_index("ticker").reindex(uni.index)
     companies = pd.DataFrame(index=uni.index)
@@ -52,13 +55,15 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     companies["subsegment"] = uni["subsegment"]
     companies["currency"] = latest["currency"].reindex(uni.index)
     companies["fiscal_year"] = latest["fiscal_year"].reindex(uni.index)
+    companies["latest_fiscal_year"] = latest["latest_fiscal_year"].reindex(uni.index)
     companies["period_end"] = latest["period_end"].reindex(uni.index)
+    companies["coverage"] = F.input_coverage(latest).reindex(uni.index)
     companies["fx_usd"] = companies["currency"].map(rates).astype(float)
     companies["market_cap_usd"] = (mk["market_cap"] * mk["price_currency"].map(rates)).astype(float)
     companies["market_cap_as_of"] = mk["as_of"]
     companies["market_cap_source"] = mk["source"]
     companies.index.name = "ticker"
-    return Context(panel=panel, latest=latest, companies=companies, loop=loop)
+    return Context(panel=panel, latest=latest, companies=companies, loop=loop, full_panel=full_panel)
 
 
 def run_checks(ctx: Context) -> dict[str, pd.DataFrame]:

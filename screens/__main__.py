@@ -21,9 +21,9 @@ from metrics.engine import history, scorecard, stress_test
 from metrics.presets import DEFAULT_PRESET, apply_filters, load_presets
 from screens.export import safe_csv
 
-TABLE_COLUMNS = ["rank", "name", "segment", "market_cap_usd", "fiscal_year", "balance_sheet", "free_cash_flow",
-                 "pricing_power", "loop_exposure", "composite", "grade", "net_debt_to_ebitda", "fcf_margin",
-                 "gross_margin", "on_cycle"]
+TABLE_COLUMNS = ["rank", "name", "segment", "market_cap_usd", "fiscal_year", "coverage", "balance_sheet",
+                 "free_cash_flow", "pricing_power", "loop_exposure", "composite", "grade", "net_debt_to_ebitda",
+                 "fcf_margin", "gross_margin", "on_cycle", "derived_inputs"]
 
 
 def _json(obj: Any) -> str:
@@ -73,7 +73,8 @@ def cmd_score(args) -> int:
             show[c] = show[c].round(0)
         with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
             print(f"Preset: {preset.name} · mode: {'sector-relative' if args.relative else 'absolute'}")
-            print(show.drop(columns=["net_debt_to_ebitda", "fcf_margin", "gross_margin"]).to_string(na_rep="n.a."))
+            print(show.drop(columns=["net_debt_to_ebitda", "fcf_margin", "gross_margin", "derived_inputs"])
+                  .to_string(na_rep="n.a."))
     return 0
 
 

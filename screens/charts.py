@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from metrics.checks import PILLARS
+from metrics.financials import SCORING_INPUTS
 from metrics.format import format_value, is_missing, money
 
 SEGMENT_COLOURS = {"chips": "#1f77b4", "networking": "#9467bd", "cloud": "#ff7f0e", "energy": "#2ca02c",
@@ -146,10 +147,15 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
     comp = "n.a." if card["composite"] is None else f"{card['composite']:.0f}"
     title = (f"<b>{_esc(card['name'])} ({_esc(card['ticker'])})</b>  ·  {_esc(card['segment'])} / {_esc(card.get('subsegment') or '')}"
              f"  ·  Composite {comp}  ·  Grade <b><span style='color:{GRADE_COLOURS.get(g, '#333')}'>{g}</span></b>")
-    sub = (f"As of {card['as_of'] or 'n.a.'} (FY{card['fiscal_year'] or 'n.a.'}) · {card['currency'] or 'no currency'} · "
+    sub = (f"Scored on FY{card['fiscal_year'] or 'n.a.'} (period end {card['as_of'] or 'n.a.'}) · "
+           f"{card['currency'] or 'no currency'} · inputs {coverage_label(card.get('coverage'))} · "
            f"Source: {_esc(card['data_source'])} · Mode: {card['mode']} · Kosmos — not investment advice")
+    foot = card_footnote(card)
+    if foot:
+        fig.add_annotation(text=_esc(foot), x=0.0, y=-0.045, xref="paper", yref="paper", xanchor="left",
+                           yanchor="top", showarrow=False, align="left", font=dict(size=10, color="#57606a"))
     fig.update_layout(
-        width=CARD_W, height=CARD_H, margin=dict(l=30, r=30, t=90, b=30), paper_bgcolor="white",
+        width=CARD_W, height=CARD_H, margin=dict(l=30, r=30, t=90, b=46), paper_bgcolor="white",
         title=dict(text=f"{title}<br><span style='font-size:13px;color:#57606a'>{sub}</span>", x=0.01, y=0.97,
                    font=dict(size=20)),
         polar=dict(radialaxis=dict(range=[0, 100], tickfont=dict(size=9)),
@@ -157,6 +163,28 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
         showlegend=False,
     )
     return fig
+
+
+def coverage_label(coverage: float | None) -> str:
+    """'18 of 19 reported' style label of the share of scoring inputs present."""
+    if coverage is None or is_missing(coverage):
+        return "n.a."
+    n = len(SCORING_INPUTS)
+    return f"{round(coverage * n)} of {n} on file"
+
+
+def card_footnote(card: dict[str, Any], width: int = 250) -> str:
+    """One line under the card: why this fiscal year, and which inputs were derived rather than reported."""
+    parts = []
+    if card.get("scoring_note"):
+        parts.append(card["scoring_note"])
+    year = card.get("fiscal_year")
+    derived = sorted({f"{d['field']} = {d['source'].removeprefix('derived: ')}" for d in card.get("derived", [])
+                      if d["fiscal_year"] == year and d["field"] not in ("ebitda", "fcf")})
+    if derived:
+        parts.append("Derived from reported parts: " + "; ".join(derived) + ".")
+    text = " ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _note(fig: go.Figure, row: int, col: int, text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from metrics import financials as F
 from metrics.checks import CHECKS, PILLARS
 from metrics import scoring
 from screens import state
@@ -27,6 +28,25 @@ def render() -> None:
                 if c.pillar == pid:
                     st.markdown(f"**{c.label}** (`{c.id}`)")
                     st.text((c.compute.__doc__ or "").strip())
+    st.header("Scoring year and derived figures")
+    st.markdown(
+        "**Scoring year.** Each company is scored on the latest fiscal year whose income statement, cash-flow "
+        "statement and balance sheet are all on file (at least revenue, operating income or net income; operating "
+        "cash flow; total assets). A newer year holding only a few lines (an early debt figure, headline revenue) "
+        "is shown as partial and left out of every check; the scorecard says which year was scored and why.\n\n"
+        "**Derived figures.** Stored data holds reported values only. Where a filing shows the parts but not the "
+        "total, Kosmos derives the total at run time and labels it *derived* on the card, in its sources table and "
+        "in the CSV export (column `derived_inputs`). A reported total is never replaced.")
+    st.dataframe(pd.DataFrame(
+        [{"Figure": d.total, "Derived as": d.formula,
+          "When a part is missing": "counts as none (can only make net debt look worse)" if d.optional else "n.a."}
+         for d in F.DERIVED_TOTALS]
+        + [{"Figure": "EBITDA", "Derived as": F.DERIVED_FORMULAS[F.EBITDA_D], "When a part is missing": "n.a."},
+           {"Figure": "Free cash flow", "Derived as": F.DERIVED_FORMULAS[F.FCF_D], "When a part is missing": "n.a."},
+           {"Figure": "Net debt", "Derived as": "Total Debt − Cash, Cash Equivalents And Short Term Investments",
+            "When a part is missing": "n.a."}]), hide_index=True, width="stretch")
+    st.caption("Inputs on file (screener column) = share of the 19 inputs the checks read that are reported or "
+               "derived in the scoring year: " + ", ".join(F.SCORING_INPUTS).replace("ebitda", "EBITDA") + ".")
     st.header("Data sources and as-of dates")
     yr = ds.fiscal_year_range
     st.markdown(

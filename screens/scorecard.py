@@ -10,7 +10,7 @@ from data.embedded import EMBEDDED_SOURCE_LABEL
 from metrics.checks import PILLARS
 from metrics.engine import history, scorecard
 from screens import state
-from screens.charts import CARD_H, CARD_W, scorecard_figure
+from screens.charts import CARD_H, CARD_W, coverage_label, scorecard_figure
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": CARD_W, "height": CARD_H, "scale": 1},
               "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -63,9 +63,12 @@ def render() -> None:
     c2.metric("Grade", g, help="A ≥ 80, B ≥ 65, C ≥ 50, D ≥ 35, F below; n.a. when fewer than two pillars have data.")
     c3.metric("Composite", comp, help="Weighted mean of pillars with enough data (0–100).")
     as_of = f"FY{card['fiscal_year']} ({card['as_of']})" if card["as_of"] else "n.a."
-    c4.metric("As of", as_of, help="Period end of the latest fiscal year used.")
-    c4.caption(f"Source: {card['data_source']} · rank {card['rank']} of {card['of']} · "
-               f"{'sector-relative' if controls.relative else 'absolute'} mode")
+    c4.metric("Scored on", as_of, help="The latest fiscal year whose income statement, cash-flow statement and "
+              "balance sheet are all on file; its period end in brackets. " + (card["scoring_note"] or ""))
+    c4.caption(f"Inputs {coverage_label(card['coverage'])} · source: {card['data_source']} · rank {card['rank']} "
+               f"of {card['of']} · {'sector-relative' if controls.relative else 'absolute'} mode")
+    if card["scoring_note"]:
+        st.caption(f":material/info: {state.md_escape(card['scoring_note'])}")
     pill = st.columns(4)
     for col, (pid, label) in zip(pill, PILLARS.items()):
         p = card["pillars"][pid]
@@ -103,17 +106,25 @@ def _check_tables(card: dict) -> None:
 
 
 def _sources_table(card: dict) -> None:
-    """Every reported value behind the card, linked to its filing or page, and the market cap's source."""
+    """Every reported value behind the card, linked to its filing or page, then the derived ones with
+    their formulas ("derived: A + B"), and the market cap's source."""
     if card["sources"]:
         src = pd.DataFrame(card["sources"])
         st.dataframe(src, hide_index=True, width="stretch",
                      column_config={"source": st.column_config.LinkColumn("Source"),
+                                    "note": st.column_config.TextColumn("Basis note"),
                                     "value": st.column_config.NumberColumn(f"Value ({card['currency'] or ''})", format="%.0f")})
     else:
         st.info("No reported figures for this company in the current data. Use 'Refresh from Yahoo Finance'.")
+    if card["derived"]:
+        st.markdown("**Derived at run time** (never stored; each from the reported values above)")
+        st.dataframe(pd.DataFrame(card["derived"]).rename(columns={"source": "how"}), hide_index=True, width="stretch",
+                     column_config={"value": st.column_config.NumberColumn(f"Value ({card['currency'] or ''})",
+                                                                           format="%.0f")})
     if card["market_cap_usd"] is not None:
         st.caption(f"Market cap USD {card['market_cap_usd'] / 1e9:,.1f} bn as of {card['market_cap_as_of']} — "
                    f"{card['market_cap_source']}")
+
 
 if __name__ == "__main__":
     render()

@@ -25,6 +25,8 @@ HELP = {
     "fcf_margin": "Free cash flow / revenue, latest fiscal year.",
     "gross_margin": "Gross profit / revenue, latest fiscal year.",
     "market_cap_usd": "Market capitalisation in USD bn, each with its own date (see the scorecard's sources).",
+    "coverage": "Share of the 19 inputs the checks read that are reported (or derived from reported parts) "
+                "in the scoring year. A missing input makes its checks n.a., which scores zero.",
 }
 
 VIEWS = ["Ranked table", "Heat map", "Scatter"]
@@ -108,10 +110,11 @@ def render() -> None:
     view["fcf_hist"] = history_lists(sc.ctx.panel, F.FCF_D, view.index)
     years = view["fiscal_year"].astype("Int64").astype("string")
     view["fy"] = ("FY" + years).fillna("n.a.")
+    view["coverage_pct"] = view["coverage"] * 100
     view["nd_ebitda"] = view["net_debt_to_ebitda"]
     for c in ("fcf_margin", "gross_margin"):
         view[c] = view[c] * 100
-    cols = ["rank", "name", "segment", "grade", "composite", *PILLARS, "market_cap_bn", "fy", "nd_ebitda",
+    cols = ["rank", "name", "segment", "grade", "composite", *PILLARS, "market_cap_bn", "fy", "coverage_pct", "nd_ebitda",
             "fcf_margin", "gross_margin", "on_cycle", "revenue_hist", "fcf_hist"]
     mode = " (segment percentile)" if controls.relative else ""
     cfg = {
@@ -123,7 +126,10 @@ def render() -> None:
         **{p: st.column_config.ProgressColumn(f"{lab}{mode}", min_value=0, max_value=100, format="%.0f", help=HELP[p])
            for p, lab in PILLARS.items()},
         "market_cap_bn": st.column_config.NumberColumn("Market cap (USD bn)", format="%.1f", help=HELP["market_cap_usd"]),
-        "fy": st.column_config.TextColumn("Latest FY", help="Fiscal year of the latest reported statements."),
+        "fy": st.column_config.TextColumn("Scored on", help="The latest fiscal year whose income statement, cash-flow "
+                                          "statement and balance sheet are all on file (a newer partial year is not scored)."),
+        "coverage_pct": st.column_config.ProgressColumn("Inputs on file", min_value=0, max_value=100, format="%.0f%%",
+                                                        help=HELP["coverage"]),
         "nd_ebitda": st.column_config.NumberColumn("Net debt / EBITDA (x)", format="%.2f", help=HELP["net_debt_to_ebitda"]),
         "fcf_margin": st.column_config.NumberColumn("FCF margin (%)", format="%.1f", help=HELP["fcf_margin"]),
         "gross_margin": st.column_config.NumberColumn("Gross margin (%)", format="%.1f", help=HELP["gross_margin"]),
@@ -131,7 +137,8 @@ def render() -> None:
         "revenue_hist": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
         "fcf_hist": st.column_config.LineChartColumn("FCF history (reporting currency)"),
     }
-    st.download_button("Download result as CSV", safe_csv(result.reset_index()[["ticker", *[c for c in cols if c in result]]]),
+    export = ["ticker", *[c for c in cols if c in result], "fiscal_year", "coverage", "derived_inputs"]
+    st.download_button("Download result as CSV", safe_csv(result.reset_index()[export]),
                        file_name="kosmos_screen.csv", mime="text/csv", on_click="ignore")
     # Lazy tabs: only the open tab runs, so the first paint needs no plotly.js (4.7 MB of JavaScript).
     table_tab, map_tab, scatter_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")

@@ -89,7 +89,7 @@ def test_query_params_restore_the_scorecard_view():
     assert at.session_state["relative"] is True
     assert at.query_params["ticker"] == ["ORCL"] or at.query_params["ticker"] == "ORCL"
     labels = [m.label for m in at.metric]
-    assert "Grade" in labels and "As of" in labels
+    assert "Grade" in labels and "Scored on" in labels
 
 
 def test_scorecard_detail_tables_are_built_when_their_expander_opens():

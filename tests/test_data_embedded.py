@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.embedded import load_market, load_statements, load_universe
+from data.embedded import load_crosscheck, load_market, load_statements, load_universe
 from data.schema import DataValidationError, SEGMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,15 +32,20 @@ def test_every_value_has_a_source_and_period():
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared/reference not beside the project")
 def test_embedded_values_equal_the_reference_file_values():
-    """Nothing filled or changed: each embedded value is one reference row, verbatim."""
-    ref = pd.concat([pd.read_csv(p) for p in SHARED.glob("*.csv") if not p.stem.endswith("_market")
-                     and not p.stem.endswith("_fill")])
+    """Nothing filled or changed: each embedded value is one row of the project's compilation or of the
+    shared reference, verbatim (value and source), and every compiled row is either used or kept as a
+    cross-check with its reason."""
+    own = pd.concat([pd.read_csv(p) for p in (ROOT / "data" / "reference" / "fundamentals").glob("*.csv")])
+    shared = pd.concat([pd.read_csv(p) for p in SHARED.glob("*.csv") if not p.stem.endswith("_market")])
+    ref = pd.concat([own, shared])[["ticker", "fiscal_year", "field", "value", "source"]]
     emb = load_statements()
-    merged = emb.merge(ref, on=["ticker", "fiscal_year", "field"], suffixes=("", "_ref"), how="left")
-    assert merged["value_ref"].notna().all()
-    assert (merged["value"] == merged["value_ref"]).all()
-    assert (merged["source"] == merged["source_ref"]).all()
-    assert len(emb) == len(ref.dropna(subset=["value"]))
+    merged = emb.merge(ref, on=["ticker", "fiscal_year", "field", "value", "source"], how="left", indicator=True)
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"].head()
+    used = emb.set_index(["ticker", "fiscal_year", "field"]).index
+    xc = load_crosscheck()
+    moved = xc[xc["note"].fillna("").str.contains("REJECTED")].set_index(["ticker", "fiscal_year", "field"]).index
+    assert own.set_index(["ticker", "fiscal_year", "field"]).index.isin(used.union(moved)).all()
+    assert not emb["field"].isin(["Free Cash Flow", "EBITDA"]).any()  # derived at run time, never stored
 
 
 def test_validator_names_file_row_and_column(tmp_path):
@@ -67,12 +72,20 @@ def test_validator_reports_missing_column_and_unparseable_file(tmp_path):
         load_universe(q)
 
 
-def test_validate_cli_json_reports_coverage():
+def test_validate_cli_json_reports_coverage_identities_and_cross_checks():
     out = subprocess.run([sys.executable, "-m", "data", "validate", "--json"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
     rep = json.loads(out.stdout)
-    assert rep["companies"] >= 30 and len(rep["segments"]) == 4
+    assert out.returncode == (0 if rep["ok"] else 1)
+    assert rep["companies"] == 34 and len(rep["segments"]) == 4
+    assert rep["companies_with_figures"] == 34 and rep["companies_without_figures"] == []
     assert rep["unsourced_values"] == 0
-    assert rep["share_with_2plus_fiscal_years"]["of_companies_with_figures"] >= 0.9
-    assert "NVDA" in rep["companies_without_figures"]
+    assert rep["share_with_2plus_fiscal_years"]["of_all_companies"] == 1.0
+    assert set(rep["done_when"]) >= {"coverage_95pct_for_all", "no_unexplained_identity_violations",
+                                     "market_caps_within_30_days"}
+    for v in rep["identity_violations"]["list"]:
+        assert v["sources"] and all(s.startswith("http") for s in v["sources"])
+    xc = rep["cross_checks"]
+    assert xc["revenue_cross_checked"] + len([m for m in xc["not_cross_checked"] if m["figure"] == "revenue"]) > 0
+    nvda = next(c for c in rep["per_company"] if c["ticker"] == "NVDA")
+    assert nvda["scoring_year"] >= 2025 and nvda["coverage"] > 0.5

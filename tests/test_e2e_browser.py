@@ -47,7 +47,7 @@ def test_screener_then_scorecard_by_share_link(server):
         assert "Grade" in body and "n.a." in body  # NVDA has no embedded figures yet: no grade, shown as n.a.
         for pillar in ("Balance-sheet strength", "Free cash flow", "Pricing power", "Loop exposure"):
             assert pillar in body
-        assert "As of" in body
+        assert "Scored on" in body
         card_svg = page.locator('[data-testid="stPlotlyChart"]').first.text_content()
         assert "Loop ego network" in card_svg
         out = ROOT / ("docs" if os.environ.get("KOSMOS_UPDATE_DOCS") else "tests/_artifacts")
