@@ -163,20 +163,28 @@ def exposure_inputs(ctx: Context) -> pd.DataFrame:
     annual = annual.where(cnt.reindex(rev_deals.index, fill_value=False)) if len(rev_deals) else annual
     rev_deals = rev_deals.assign(annual_usd=annual)
     inflow_annual = rev_deals.groupby("payee")["annual_usd"].sum(min_count=1)
+    pe = pd.to_datetime(ctx.companies["period_end"], errors="coerce").reindex(idx)
+    in_year, running = inflows_in_fiscal_year(rev_deals, pe)
+    backlog = _latest_backlog(lc.concentration, idx)
+    outstanding = outstanding_at(rev_deals, backlog["backlog_date"])
     headline = rev_deals.assign(amt=rev_deals["amount_usd"].where(cnt.reindex(rev_deals.index, fill_value=False)))
     inflow_total = headline.groupby("payee")["amt"].sum(min_count=1)
     private = headline[~headline["payer"].isin(lc.listed)]
     inflow_private = private.groupby("payee")["amt"].sum(min_count=1)
     n_inflow_deals = rev_deals.groupby("payee").size()
 
-    # disclosed revenue share from loop counterparties (latest period per company)
+    # disclosed revenue share from loop counterparties, for the company's scoring fiscal year only
     conc = _latest_disclosure(lc.concentration, REVENUE_SHARE_METRICS)
     conc = conc[conc["counterparty"].isin(nodes)]
+    fy_label = ("FY" + ctx.companies["fiscal_year"].astype("Int64").astype("string")).reindex(idx)
     disclosed_rev = {}
     for t, grp in conc.groupby("ticker"):
-        latest_period = sorted(grp["period"])[-1]
-        sub = grp[grp["period"] == latest_period]
-        disclosed_rev[t] = (float(sub["value"].sum()) / 100.0, latest_period, ", ".join(sub["counterparty"]),
+        if t not in fy_label.index or pd.isna(fy_label[t]):
+            continue
+        sub = grp[grp["period"] == fy_label[t]]
+        if sub.empty:
+            continue
+        disclosed_rev[t] = (float(sub["value"].sum()) / 100.0, fy_label[t], ", ".join(sub["counterparty"]),
                             "; ".join(sub["source"]))
     bconc = _latest_disclosure(lc.concentration, BACKLOG_SHARE_METRICS)
     disclosed_backlog = {}
@@ -199,6 +207,12 @@ def exposure_inputs(ctx: Context) -> pd.DataFrame:
     out = pd.DataFrame(index=idx)
     out["in_graph"] = [t in nodes for t in idx]
     out["inflow_annual_usd"] = inflow_annual.reindex(idx)
+    out["inflow_in_year_usd"] = in_year.reindex(idx)
+    out["deals_running_in_year"] = running.reindex(idx).fillna(0)
+    out["period_start"] = pe - pd.Timedelta(days=364)
+    out["period_end"] = pe
+    out = out.join(backlog)
+    out["loop_outstanding_usd"] = outstanding.reindex(idx)
     out["inflow_total_usd"] = inflow_total.reindex(idx)
     out["inflow_private_usd"] = inflow_private.reindex(idx)
     out["inflow_deals"] = n_inflow_deals.reindex(idx).fillna(0)
@@ -218,6 +232,57 @@ def exposure_inputs(ctx: Context) -> pd.DataFrame:
     return out
 
 
+def _runs(deals: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Start and end of each deal's run: from its announcement for ``term_years`` (NaT without a term)."""
+    start = pd.to_datetime(deals["announced_date"])
+    days = (pd.to_numeric(deals["term_years"], errors="coerce") * 365.25).round()
+    end = start + pd.to_timedelta(days, unit="D")
+    return start, end
+
+
+def inflows_in_fiscal_year(rev_deals: pd.DataFrame, period_end: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Per payee: loop inflows that fall in its fiscal year (USD), and how many deals ran in that year.
+
+    A deal with amount A and term T years pays A / T a year from its announcement
+    for T years; the part of that run inside the fiscal year (period end − 365
+    days, period end] (365 days, the period-end day included) is counted, pro rata by days. Deals without a counted
+    amount or a term cannot be placed in time and are left out (the share is a
+    lower bound). ``period_end``: the payee's scoring-year period end.
+    """
+    if rev_deals.empty:
+        empty = pd.Series(dtype=float)
+        return empty, empty
+    start, end = _runs(rev_deals)
+    year_end = rev_deals["payee"].map(period_end) + pd.Timedelta(days=1)  # the period end day is inside the year
+    year_start = year_end - pd.Timedelta(days=365)
+    overlap = (end.where(end < year_end, year_end) - start.where(start > year_start, year_start)).dt.days.clip(lower=0)
+    inflow = rev_deals["annual_usd"] * overlap / 365.0
+    running = (overlap > 0) & inflow.notna()
+    return inflow.where(running).groupby(rev_deals["payee"]).sum(min_count=1), running.groupby(rev_deals["payee"]).sum()
+
+
+def outstanding_at(rev_deals: pd.DataFrame, when: pd.Series) -> pd.Series:
+    """Per payee: contracted loop value not yet earned at date ``when[payee]`` (USD, straight-line)."""
+    if rev_deals.empty or when.dropna().empty:
+        return pd.Series(dtype=float)
+    start, end = _runs(rev_deals)
+    at = rev_deals["payee"].map(when)
+    left = ((end - at.where(at > start, start)).dt.days.clip(lower=0) / (end - start).dt.days)
+    value = rev_deals["amount_usd"].where(rev_deals["annual_usd"].notna()) * left.where(start <= at)
+    return value.groupby(rev_deals["payee"]).sum(min_count=1)
+
+
+def _latest_backlog(conc: pd.DataFrame, idx: pd.Index) -> pd.DataFrame:
+    """Latest disclosed total backlog / RPO per ticker (USD) with its date and source."""
+    metrics = ("remaining_performance_obligations", "revenue_backlog", "commercial_remaining_performance_obligations")
+    rows = conc[conc["metric"].isin(metrics) & (conc["unit"] == "USD") & conc["value"].notna()].copy()
+    rows["date"] = pd.to_datetime(rows["period"], errors="coerce")
+    rows = rows.dropna(subset=["date"]).sort_values("date").drop_duplicates("ticker", keep="last").set_index("ticker")
+    return pd.DataFrame({"backlog_usd": pd.to_numeric(rows["value"]).reindex(idx),
+                         "backlog_date": rows["date"].reindex(idx), "backlog_source": rows["source"].reindex(idx)},
+                        index=idx)
+
+
 def _inputs(ctx: Context) -> pd.DataFrame:
     key = "loop_inputs"
     if key not in ctx.extra:
@@ -231,29 +296,43 @@ def _nan(ctx: Context) -> pd.DataFrame:
 
 
 def loop_revenue_share(ctx: Context) -> pd.DataFrame:
-    """(a) Loop revenue share = annualised inflows from loop counterparties / revenue (%).
+    """(a) Loop revenue share = loop inflows falling in the scoring fiscal year / that year's revenue (%).
 
-    Annualised inflow = Σ amount / term over counted revenue-type deals with the
-    company as payee (deals without a term cannot be annualised and are left
-    out, so the share is a lower bound; if none can be annualised it is n.a.);
-    where a disclosed share of revenue from named loop counterparties exists,
-    the larger of the two is used. A company with no inflow deals has a share of 0. Points: 1 at <= 5% falling to 0 at >= 50%. Pass: < 20%.
-    Revenue missing or <= 0: n.a.
+    Period-true: a deal pays amount / term a year from its announcement for its
+    term, and only the part of its run inside the fiscal year counts
+    (:func:`inflows_in_fiscal_year`); contracts that start later are compared
+    with backlog (RPO), never with this year's revenue. Where a disclosed share
+    of the same fiscal year's revenue from named loop counterparties exists, the
+    larger of the two is used. Nothing is capped: a share above 100% is shown
+    as such. No inflow deals: 0. Deals without amount or term cannot be placed
+    in time (the share is then a lower bound; if none can, n.a.). Points: 1 at
+    <= 5% falling to 0 at >= 50%. Pass: < 20%. Revenue missing or <= 0: n.a.
     """
     if ctx.loop is None:
         return _nan(ctx)
     x = _inputs(ctx)
     rev = x["revenue_usd"]
     no_deals = x["inflow_deals"] == 0
-    annual = x["inflow_annual_usd"].where(~no_deals, 0.0)  # deals without amount/term stay unknown
-    share_deals = F.safe_divide(annual, rev)
+    dated = x["inflow_annual_usd"].notna()  # some deal has amount and term: its run can be placed in time
+    in_year = x["inflow_in_year_usd"].where(~dated | x["inflow_in_year_usd"].notna(), 0.0)
+    in_year = in_year.where(~no_deals, 0.0)
+    share_deals = F.safe_divide(in_year, rev)
     share = pd.concat([share_deals, x["disclosed_revenue_share"]], axis=1).max(axis=1, skipna=True)
     share = share.where(rev.gt(0) | x["disclosed_revenue_share"].notna())
+    backlog_share = F.safe_divide(x["loop_outstanding_usd"], x["backlog_usd"])
     return _frame(ctx.index, share, _ramp(share, 0.50, 0.05), share < 0.20, **{
-        "Annualised loop inflows (USD)": x["inflow_annual_usd"], "Revenue (USD)": rev,
+        "Loop inflows in the fiscal year (USD)": in_year, "Revenue (USD)": rev,
+        "Fiscal year from": x["period_start"], "Fiscal year to": x["period_end"],
+        "Deals running in the year": x["deals_running_in_year"],
         "Share from deals": share_deals, "Disclosed share of revenue": x["disclosed_revenue_share"],
         "Disclosure period": x["disclosed_revenue_period"], "Disclosed counterparties": x["disclosed_revenue_counterparties"],
-        "Disclosure source": x["disclosed_revenue_source"], "Inflow deals": x["inflow_deals"]})
+        "Disclosure source": x["disclosed_revenue_source"], "Inflow deals": x["inflow_deals"],
+        "Loop contracts outstanding (USD)": x["loop_outstanding_usd"], "Backlog (USD)": x["backlog_usd"],
+        "Backlog date": x["backlog_date"], "Loop share of backlog": backlog_share})
+
+
+def _date(x) -> str:
+    return "n.a." if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%b %Y")
 
 
 def _count(x) -> int:
@@ -264,18 +343,25 @@ def _count(x) -> int:
 def _explain_loop_rev(r: Mapping, cur: str) -> str:
     n = _count(r.get("Inflow deals"))
     if is_missing(r.get("value")):
-        if n and is_missing(r.get("Annualised loop inflows (USD)")) and not is_missing(r.get("Revenue (USD)")):
-            return f"{n} loop revenue deal(s), none with both amount and term: not annualisable."
-        return "Not computable: revenue not reported and no disclosed customer share."
+        if n and not is_missing(r.get("Revenue (USD)")):
+            return f"{n} loop revenue deal(s), none with both amount and term: cannot be placed in a fiscal year."
+        return "Not computable: revenue not reported and no disclosed customer share for the scoring year."
+    year = f"the fiscal year {_date(r.get('Fiscal year from'))}–{_date(r.get('Fiscal year to'))}"
     parts = []
-    if not is_missing(r.get("Annualised loop inflows (USD)")):
-        parts.append(f"annualised loop inflows {money(r['Annualised loop inflows (USD)'])} vs revenue {money(r['Revenue (USD)'])}")
+    if n:
+        running = _count(r.get("Deals running in the year"))
+        parts.append(f"{running} of {n} loop deal(s) ran in {year}, bringing "
+                     f"{money(r.get('Loop inflows in the fiscal year (USD)'))} vs revenue {money(r.get('Revenue (USD)'))}")
     if not is_missing(r.get("Disclosed share of revenue")):
-        parts.append(f"disclosed {pct(r['Disclosed share of revenue'], 0)} of revenue from {r['Disclosed counterparties']} ({r['Disclosure period']})")
+        parts.append(f"disclosed {pct(r['Disclosed share of revenue'], 0)} of {r['Disclosure period']} revenue from "
+                     f"{r['Disclosed counterparties']}")
     if not parts:
-        return ("No revenue deals with loop counterparties in the data set." if n == 0 else
-                f"{n} loop revenue deal(s) without amount and term: not annualisable.")
-    return f"Loop revenue share {pct(r['value'])}: " + "; ".join(parts) + "."
+        return "No revenue deals with loop counterparties in the data set."
+    text = f"Loop revenue share {pct(r['value'])}: " + "; ".join(parts) + "."
+    if not is_missing(r.get("Loop share of backlog")):
+        text += (f" Contracts still to run: {money(r['Loop contracts outstanding (USD)'])}, "
+                 f"{pct(r['Loop share of backlog'], 0)} of the {money(r['Backlog (USD)'])} backlog ({_date(r['Backlog date'])}).")
+    return text
 
 
 def backlog_concentration(ctx: Context) -> pd.DataFrame:
@@ -383,7 +469,8 @@ def _explain_cpq(r: Mapping, cur: str) -> str:
 LE = "loop_exposure"
 for _check in (
     Check("loop_revenue_share", LE, "Loop revenue share", "percent", "< 20% of revenue",
-          "Σ(amount / term) of loop revenue deals / revenue, or disclosed customer share",
+          "loop inflows falling in the fiscal year (amount / term, pro rata) / that year's revenue, "
+          "or the disclosed customer share of that year",
           "Customer-concentration disclosure (ASC 280-10-50-42)",
           "How much of revenue comes from players inside the circular-financing web.",
           loop_revenue_share, _explain_loop_rev),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from data.loop import DEAL_COLUMNS, load_deals, read_upload, validate_deals
 from metrics import loop as L
+from metrics.checks import CHECKS_BY_ID
 from metrics.engine import score, stress_test
 from tests.conftest import statements_from
 from tests.test_metrics_checks import FX, market, universe
@@ -102,15 +103,15 @@ def test_embedded_deals_load_and_contain_the_articles_cycle():
 
 def loop_world():
     rows = []
-    for t, rev in (("SELL", 1000.0), ("BUY", 5000.0)):
-        rows += [(t, 2024, "Total Revenue", rev), (t, 2024, "Gross Profit", rev * 0.6), (t, 2024, "Operating Income", rev * 0.3),
-                 (t, 2024, "Reconciled Depreciation", rev * 0.05), (t, 2024, "Operating Cash Flow", rev * 0.35),
-                 (t, 2024, "Capital Expenditure", -rev * 0.1), (t, 2024, "Net Income", rev * 0.2),
-                 (t, 2024, "Total Debt", rev * 0.4), (t, 2024, "Cash Cash Equivalents And Short Term Investments", rev * 0.1),
-                 (t, 2024, "Interest Expense", rev * 0.02), (t, 2024, "Current Debt", rev * 0.05),
-                 (t, 2024, "Current Assets", rev * 0.5), (t, 2024, "Current Liabilities", rev * 0.4),
-                 (t, 2024, "Total Assets", rev * 2), (t, 2023, "Total Revenue", rev * 0.8),
-                 (t, 2023, "Gross Profit", rev * 0.45), (t, 2023, "Operating Income", rev * 0.2)]
+    for t, rev in (("SELL", 1000.0), ("BUY", 5000.0)):  # FY2025 = calendar 2025, when the deals run
+        rows += [(t, 2025, "Total Revenue", rev), (t, 2025, "Gross Profit", rev * 0.6), (t, 2025, "Operating Income", rev * 0.3),
+                 (t, 2025, "Reconciled Depreciation", rev * 0.05), (t, 2025, "Operating Cash Flow", rev * 0.35),
+                 (t, 2025, "Capital Expenditure", -rev * 0.1), (t, 2025, "Net Income", rev * 0.2),
+                 (t, 2025, "Total Debt", rev * 0.4), (t, 2025, "Cash Cash Equivalents And Short Term Investments", rev * 0.1),
+                 (t, 2025, "Interest Expense", rev * 0.02), (t, 2025, "Current Debt", rev * 0.05),
+                 (t, 2025, "Current Assets", rev * 0.5), (t, 2025, "Current Liabilities", rev * 0.4),
+                 (t, 2025, "Total Assets", rev * 2), (t, 2024, "Total Revenue", rev * 0.8),
+                 (t, 2024, "Gross Profit", rev * 0.45), (t, 2024, "Operating Income", rev * 0.2)]
     dd = deals([d(1, "Priv", "SELL", amount="1500", term="5"),   # 300/yr from a private party
                 d(2, "SELL", "Priv", flow="equity_investment", amount="200"),  # vendor financing
                 d(3, "BUY", "SELL", amount="400", term="4")])    # 100/yr from a listed party
@@ -129,6 +130,45 @@ def test_loop_checks_hand_computed():
     assert r["loop_revenue_share"]["value"]["BUY"] == 0.0
     t = sc.table()
     assert 0 <= t.at["SELL", "loop_exposure"] < t.at["BUY", "loop_exposure"] <= 100
+
+
+def _share_world(when: str, term: str, fy: int, conc_rows=()):
+    rows = [("SELL", fy, "Total Revenue", 1000.0), ("SELL", fy, "Operating Cash Flow", 1.0), ("SELL", fy, "Total Assets", 1.0)]
+    dd = deals([d(1, "Priv", "SELL", amount="1200", term=term, when=when)])
+    conc = pd.DataFrame(list(conc_rows), columns=["ticker", "period", "counterparty", "metric", "value", "unit", "source", "note"])
+    lc = L.loop_context(dd, conc, {"SELL"})
+    return score(statements_from(rows), market(SELL=1e4), universe("SELL"), FX, lc).results["loop_revenue_share"].loc["SELL"]
+
+
+def test_loop_share_counts_only_inflows_that_fall_in_the_fiscal_year():
+    # 1,200 over 4 years from 2025-01-01 = 300 a year; FY2024 (calendar 2024) saw none of it
+    r = _share_world("2025-01-01", "4", 2024)
+    assert r["value"] == 0.0 and r["Deals running in the year"] == 0
+    # FY2025: a full year of it
+    assert _share_world("2025-01-01", "4", 2025)["value"] == pytest.approx(0.3)
+    # a deal starting on 1 July 2025 runs for half of FY2025 (184 of 365 days)
+    half = _share_world("2025-07-01", "4", 2025)["value"]
+    assert half == pytest.approx(300 * 184 / 365 / 1000)
+
+
+def test_loop_share_is_never_capped_and_uses_the_disclosure_of_the_same_year():
+    big = _share_world("2025-01-01", "0.5", 2025)  # 1,200 within half a year: 2.4x revenue a year, 1.2x in the year
+    assert big["value"] == pytest.approx(1.2, rel=0.01) and big["points"] == 0.0
+    conc = [("SELL", "FY2024", "Priv", "share_of_revenue", "90", "percent", "https://x", ""),
+            ("SELL", "FY2025", "Priv", "share_of_revenue", "10", "percent", "https://x", "")]
+    r = _share_world("2026-01-01", "4", 2025, conc)  # the deal has not started: only the FY2025 disclosure counts
+    assert r["value"] == pytest.approx(0.10) and r["Disclosure period"] == "FY2025"
+
+
+def test_future_contracts_are_compared_with_backlog_at_the_backlog_date():
+    conc = [("SELL", "2025-07-01", "all", "remaining_performance_obligations", "2000", "USD", "https://x", "")]
+    r = _share_world("2025-01-01", "4", 2025, conc)
+    # 1,200 over 4 years from Jan 2025: at 1 July 2025 (181 of 1,461 days gone) 1,200 x 1,280/1,461 is still to run
+    assert r["Loop contracts outstanding (USD)"] == pytest.approx(1200 * 1280 / 1461, rel=0.001)
+    assert r["Loop share of backlog"] == pytest.approx(1200 * 1280 / 1461 / 2000, rel=0.001)
+    text = CHECKS_BY_ID["loop_revenue_share"].explain(r.to_dict(), "USD")
+    assert "1 of 1 loop deal(s) ran in the fiscal year Jan 2025–Dec 2025" in text
+    assert "of the USD 2,000 backlog (Jul 2025)" in text
 
 
 def test_stress_recomputes_revenue_fcf_and_scores():
