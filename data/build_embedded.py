@@ -21,7 +21,8 @@ derived here.
 
 Outputs under ``data/``: ``fundamentals.csv``, ``crosscheck.csv``,
 ``market.csv``, ``fx.csv``, ``universe.csv``, ``deals.csv``,
-``concentration.csv``. Run ``python -m data.build_embedded [--reference DIR]``.
+``concentration.csv``, and the project's ``commitments.csv``,
+``useful_lives.csv`` and ``ppe_servers.csv`` as compiled. Run ``python -m data.build_embedded [--reference DIR]``.
 """
 
 from __future__ import annotations
@@ -184,11 +185,16 @@ def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict
     if (project / "fx.csv").exists():
         fx = pd.concat([fx, pd.read_csv(project / "fx.csv", dtype={"source": str})[FX_COLUMNS]], ignore_index=True)
 
+    out.mkdir(parents=True, exist_ok=True)
+    # Adjusted-debt and depreciation inputs: the project's own compiled tables, copied as they are.
+    for name in ("commitments.csv", "useful_lives.csv", "ppe_servers.csv"):
+        if (project / name).exists():
+            pd.read_csv(project / name, dtype=str).to_csv(out / name, index=False)
+
     loop_dir = reference / "loop"
     deals = pd.read_csv(loop_dir / "deals.csv", dtype=str)
     concentration = pd.read_csv(loop_dir / "concentration.csv", dtype=str)
 
-    out.mkdir(parents=True, exist_ok=True)
     stmt.to_csv(out / "fundamentals.csv", index=False)
     xc.to_csv(out / "crosscheck.csv", index=False)
     universe.to_csv(out / "universe.csv", index=False)

@@ -167,13 +167,17 @@ class Cache:
                 continue
         return found
 
-    def read(self) -> CachedView:
-        """Freshest good data per ticker over all snapshots; never raises on bad files."""
+    def read(self, before_newest: bool = False) -> CachedView:
+        """Freshest good data per ticker over all snapshots; never raises on bad files.
+
+        ``before_newest``: as the cache stood before its newest snapshot (what the
+        last refresh replaced), for "changed since the last refresh".
+        """
         taken: set[str] = set()
         st_parts, mk_parts, tk_rows, fx_parts = [], [], [], []
         quarantined: list[str] = []
         fx_seen: set[str] = set()
-        for folder in self.snapshot_dirs():
+        for folder in self.snapshot_dirs()[1 if before_newest else 0:]:
             try:
                 snap = self._read_snapshot(folder)
                 outcomes = snap["outcomes"]

@@ -13,12 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from data.schema import (
+    COMMITMENTS_SCHEMA,
     CROSSCHECK_SCHEMA,
     EXPLANATIONS_SCHEMA,
     FX_SCHEMA,
     MARKET_SCHEMA,
     STATEMENTS_SCHEMA,
     UNIVERSE_SCHEMA,
+    USEFUL_LIVES_SCHEMA,
     DataValidationError,
     ValidationIssue,
     validate,
@@ -76,6 +78,32 @@ def load_explanations(path: Path | None = None) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=["rule", "ticker", "fiscal_year", "explanation"])
     return validate(read_csv_checked(path), EXPLANATIONS_SCHEMA, path.name)
+
+
+def load_commitments(path: Path | None = None) -> pd.DataFrame:
+    """Leases, purchase commitments, guarantees and SPV financing, one sourced row each (adjusted debt)."""
+    path = path or DATA_DIR / "commitments.csv"
+    return validate(read_csv_checked(path), COMMITMENTS_SCHEMA, path.name)
+
+
+def load_useful_lives(path: Path | None = None) -> pd.DataFrame:
+    """Disclosed useful lives of servers and network equipment, with the date each took effect."""
+    path = path or DATA_DIR / "useful_lives.csv"
+    return validate(read_csv_checked(path), USEFUL_LIVES_SCHEMA, path.name)
+
+
+def load_servers(path: Path | None = None) -> pd.DataFrame:
+    """Gross servers / network equipment and PP&E by fiscal year (statement row format, own field names)."""
+    path = path or DATA_DIR / "ppe_servers.csv"
+    frame = read_csv_checked(path)
+    schema = STATEMENTS_SCHEMA.update_column("field", checks=[])
+    return validate(frame, schema, path.name)
+
+
+@lru_cache(maxsize=1)
+def adjustment_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(commitments, useful lives, servers PP&E) from the shipped files, loaded once per process."""
+    return load_commitments(), load_useful_lives(), load_servers()
 
 
 @lru_cache(maxsize=1)

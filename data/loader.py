@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from data.cache import Cache, is_stale
-from data.embedded import EMBEDDED_SOURCE_LABEL, embedded_tables
+from data.embedded import EMBEDDED_SOURCE_LABEL, adjustment_tables, embedded_tables
 from data.live import ProgressCallback, RefreshResult, TickerFactory, fetch_fx_rates, fetch_many
 
 YAHOO_SOURCE_LABEL = "Yahoo Finance"
@@ -35,6 +35,10 @@ class Dataset:
     fx: pd.DataFrame
     provenance: pd.DataFrame
     notices: list[str] = field(default_factory=list)
+    #: sourced tables behind the assumptions: commitments, server useful lives, gross servers PP&E
+    commitments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    useful_lives: pd.DataFrame = field(default_factory=pd.DataFrame)
+    servers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def fiscal_year_range(self) -> tuple[int, int] | None:
@@ -66,8 +70,12 @@ def humanize_age(delta: pd.Timedelta) -> str:
     return f"{seconds // 86400} d"
 
 
-def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: datetime | None = None) -> Dataset:
-    """Embedded data set overlaid with the freshest good cached refresh per ticker."""
+def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: datetime | None = None,
+                 before_last_refresh: bool = False) -> Dataset:
+    """Embedded data set overlaid with the freshest good cached refresh per ticker.
+
+    ``before_last_refresh``: the data as it stood before the newest refresh snapshot.
+    """
     statements, market, universe, fx = embedded_tables()
     notices: list[str] = []
     now = now or datetime.now(timezone.utc)
@@ -81,7 +89,7 @@ def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: dat
     if use_cache:
         cache = cache or Cache()
         try:
-            view = cache.read()
+            view = cache.read(before_newest=before_last_refresh)
         except Exception as exc:  # noqa: BLE001 - the app must keep working on the embedded set
             view = None
             notices.append(f"Local cache unreadable ({type(exc).__name__}); using the embedded data set.")
@@ -112,7 +120,20 @@ def load_dataset(cache: Cache | None = None, *, use_cache: bool = True, now: dat
                 prov.loc[is_live, "stale"] = prov.loc[is_live, "fetched_at"].map(lambda t: is_stale(t, now))
                 if not view.fx.empty:
                     fx = pd.concat([fx[~fx["currency"].isin(view.fx["currency"])], view.fx], ignore_index=True)
-    return Dataset(statements, market, universe, fx, prov.reset_index(drop=True), notices)
+    commitments, useful_lives, servers = adjustment_tables()
+    return Dataset(statements, market, universe, fx, prov.reset_index(drop=True), notices,
+                   commitments, useful_lives, servers)
+
+
+def last_refresh(cache: Cache | None = None) -> pd.Timestamp | None:
+    """When the newest refresh snapshot was written (UTC), or None without any refresh."""
+    dirs = (cache or Cache()).snapshot_dirs()
+    if not dirs:
+        return None
+    try:
+        return pd.Timestamp(datetime.strptime(dirs[0].name, "%Y%m%dT%H%M%S%fZ"), tz="UTC")
+    except ValueError:
+        return None
 
 
 def refresh(

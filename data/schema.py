@@ -145,6 +145,45 @@ EXPLANATIONS_SCHEMA = pa.DataFrameSchema(
     name="explanations",
 )
 
+COMMITMENT_KINDS = (
+    "operating_lease_liability", "operating_lease_liability_current", "operating_lease_liability_noncurrent",
+    "finance_lease_liability", "finance_lease_liability_current", "finance_lease_liability_noncurrent",
+    "lease_not_commenced", "purchase_commitment", "guarantee", "spv_financing", "other_commitment",
+)
+
+COMMITMENTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
+        "as_of": pa.Column(str, pa.Check.str_matches(_DATE), nullable=False),
+        "kind": pa.Column(str, pa.Check.isin(list(COMMITMENT_KINDS)), nullable=False),
+        "item": pa.Column(str, pa.Check.str_length(min_value=3), nullable=False),
+        "amount": pa.Column(float, [pa.Check.gt(0), pa.Check(_finite, error="finite number")], nullable=False),
+        "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
+        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
+        "basis": pa.Column(str, pa.Check.isin(["filing", "secondary", "unverified"]), nullable=False),
+        "note": pa.Column(str, nullable=True),
+    },
+    strict=True,
+    coerce=True,
+    unique=["ticker", "as_of", "item"],
+    name="commitments",
+)
+
+USEFUL_LIVES_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
+        "asset_class": pa.Column(str, nullable=False),
+        "useful_life_years": pa.Column(float, pa.Check.in_range(0.5, 50), nullable=True),
+        "effective_from": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=True),
+        "previous_life_years": pa.Column(float, pa.Check.in_range(0.5, 50), nullable=True),
+        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
+        "note": pa.Column(str, nullable=True),
+    },
+    strict=True,
+    coerce=True,
+    name="useful_lives",
+)
+
 FX_SCHEMA = pa.DataFrameSchema(
     {
         "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False, unique=True),

@@ -52,6 +52,8 @@ class Context:
     companies: pd.DataFrame
     loop: Any = None  # metrics.loop.LoopContext when loop data is present
     full_panel: pd.DataFrame | None = None
+    #: the investor's assumptions (metrics.scoring.Assumptions): server life, debt basis
+    assumptions: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
     #: values derived from this context's own panel, computed once (never shared with a stressed context)
     derived: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -86,6 +88,9 @@ class Check:
     help: str
     compute: Callable[[Context], pd.DataFrame]
     explain: Callable[[Mapping[str, Any], str], str]
+    #: a check of another basis takes the place of check ``replaces`` when that basis is chosen
+    replaces: str | None = None
+    basis: str | None = None
 
 
 def _frame(index: pd.Index, value, points, passed, **inputs) -> pd.DataFrame:
@@ -763,5 +768,9 @@ def register(check: Check) -> None:
     CHECKS_BY_ID[check.id] = check
 
 
-def checks_of(pillar: str) -> list[Check]:
-    return [c for c in CHECKS if c.pillar == pillar]
+def checks_of(pillar: str, debt_basis: str = "reported") -> list[Check]:
+    """The scored checks of ``pillar``: with ``debt_basis="adjusted"`` a check of that basis takes the
+    place of the check it replaces (adjusted net debt / EBITDA for the reported one)."""
+    chosen = [c for c in CHECKS if c.pillar == pillar and c.basis in (None, debt_basis)]
+    substitute = {c.replaces: c for c in chosen if c.replaces}
+    return [substitute.get(c.id, c) for c in chosen if not c.replaces]

@@ -12,12 +12,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metrics import depreciation as D
+from metrics import history as H
 from metrics import financials as F
 from metrics import loop as L
 from metrics.checks import CHECKS, PILLARS, Context, checks_of
 from metrics.format import is_missing
+from metrics import adjusted as A  # noqa: F401 - registers the adjusted-debt check
 from metrics.scoring import (
     EQUAL_WEIGHTS,
+    Adjustments,
+    Assumptions,
+    debt_basis,
     build_context,
     composite_score,
     grade,
@@ -46,6 +52,7 @@ class Scored:
     market: pd.DataFrame
     universe: pd.DataFrame
     fx: pd.DataFrame
+    adjustments: Adjustments | None = None
 
     def table(self, weights: Mapping[str, float] | None = None, relative: bool = False) -> pd.DataFrame:
         t = score_table(self.ctx, self.results, weights, relative)
@@ -79,10 +86,11 @@ _FIELD_LABELS = {F.EBITDA_D: "EBITDA", F.FCF_D: "Free cash flow"}
 
 
 def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
-          loop: L.LoopContext | None = None) -> Scored:
+          loop: L.LoopContext | None = None, assumptions: Assumptions | None = None,
+          adjustments: Adjustments | None = None) -> Scored:
     """Build the context and run every check once (the expensive step; weights are applied later)."""
-    ctx = build_context(statements, market, universe, fx, loop)
-    return Scored(ctx, run_checks(ctx), statements, market, universe, fx)
+    ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments)
+    return Scored(ctx, run_checks(ctx), statements, market, universe, fx, adjustments)
 
 
 def _clean(x: Any) -> Any:
@@ -159,8 +167,13 @@ def history_lists(panel: pd.DataFrame, column: str, index: pd.Index) -> pd.Serie
 
 
 def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None = None,
-              relative: bool = False, source_label: str = "Embedded data set") -> dict[str, Any]:
-    """One company's scorecard as a JSON-ready dict (see the CLI ``card --json``)."""
+              relative: bool = False, source_label: str = "Embedded data set",
+              with_history: bool = True) -> dict[str, Any]:
+    """One company's scorecard as a JSON-ready dict (see the CLI ``card --json``).
+
+    ``with_history=False`` leaves out the score history (about a second the first
+    time for the whole universe); the page builds it when its tab opens.
+    """
     ticker = ticker.upper()
     if ticker not in scored.ctx.index:
         raise KeyError(ticker)
@@ -173,9 +186,10 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
     derived = derived_for(scored.ctx, ticker)
     derived_now = {d["field"]: d["source"] for d in derived if not is_missing(fy) and d["fiscal_year"] == int(fy)}
     pillars: dict[str, Any] = {}
+    basis = debt_basis(scored.ctx)
     for pid, label in PILLARS.items():
         checks = []
-        for c in checks_of(pid):
+        for c in checks_of(pid, basis):
             res = scored.results[c.id].loc[ticker]
             rec = res.to_dict()
             result = result_labels(scored.results[c.id].loc[[ticker]]).iloc[0]
@@ -208,7 +222,57 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
         "metrics": {k: _clean(scored.results[cid].loc[ticker, "value"]) for k, cid in CARD_METRICS.items()},
         "sources": sources_for(scored.statements, ticker),
         "derived": derived,
+        "assumptions": assumptions_of(scored.ctx),
+        **({"history": history_of(scored, ticker, weights)} if with_history else {}),
+        "adjusted_debt": A.bridge(scored.ctx, ticker),
+        "server_life": server_life_of(scored.ctx, ticker),
     }
+
+
+def score_history_of(scored: Scored, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Every fiscal year on file scored with the same rules and assumptions (:mod:`metrics.history`).
+
+    Computed once per scored context and weights (about a second for the embedded set).
+    """
+    key = ("history", tuple(sorted((weights or EQUAL_WEIGHTS).items())))
+    if key not in scored.ctx.derived:
+        loop = scored.ctx.loop
+        scored.ctx.derived[key] = H.score_history(
+            scored.statements, scored.market, scored.universe, scored.fx,
+            loop.deals if loop is not None else None, loop.concentration if loop is not None else None,
+            scored.ctx.assumptions, scored.adjustments, weights)
+    return scored.ctx.derived[key]
+
+
+def history_of(scored: Scored, ticker: str, weights: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """One company's score history, JSON-ready: rows per fiscal year and the grade move in words."""
+    h = score_history_of(scored, weights)
+    rows = h[h["ticker"] == ticker]
+    return {"rows": [{k: _clean(v) for k, v in r.items() if k != "ticker"} for r in rows.to_dict("records")],
+            "grade_move": H.grade_move(h, ticker),
+            "basis": "each fiscal year scored as it stood at its year end (statements to that year, loop deals to "
+                     "the half-year end before it, commitments disclosed by then); FCF yield n.a. (no dated "
+                     "market caps), so history points can sit below the headline score"}
+
+
+def assumptions_of(ctx: Context) -> dict[str, Any]:
+    """The investor's assumptions behind a score, JSON-ready."""
+    a = ctx.assumptions or Assumptions()
+    return {"gpu_life_years": a.gpu_life, "gpu_life": D.gpu_life_label(a.gpu_life), "debt_basis": a.debt_basis}
+
+
+def server_life_of(ctx: Context, ticker: str) -> dict[str, Any]:
+    """The depreciation-life panel of a card: disclosed life, base, change in D&A and in operating margin."""
+    row = ctx.latest.loc[ticker] if ticker in ctx.latest.index else pd.Series(dtype=object)
+    life = row.get("gpu_life_reported")
+    if is_missing(life):
+        return {"adjusted": False, "reason": "no single disclosed useful life for servers on file: not adjusted"}
+    delta, rev = row.get("gpu_depreciation_change"), row.get(F.REVENUE)
+    return {"adjusted": True, "reported_life_years": _clean(life), "life_used_years": _clean(row.get("gpu_life_used")),
+            "base": _clean(row.get("gpu_base")), "base_basis": row.get("gpu_base_basis"),
+            "depreciation_change": _clean(delta),
+            "operating_margin_change": _clean(-delta / rev + 0.0) if not is_missing(delta) and not is_missing(rev)
+            and rev > 0 else None}
 
 
 # --------------------------------------------------------------------------- stress
@@ -237,7 +301,8 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
     lost = L.lost_revenue(ctx, counterparty, honoured)
     exposed = lost.index[lost["exposed"]]
     s_statements = L.stressed_statements(scored.statements, ctx.latest, lost["lost_local"])
-    s_ctx = build_context(s_statements, scored.market, scored.universe, scored.fx, ctx.loop)
+    s_ctx = build_context(s_statements, scored.market, scored.universe, scored.fx, ctx.loop, ctx.assumptions,
+                          scored.adjustments)
     s_ctx.extra = ctx.extra  # loop inputs are structural: reuse
     held = {c.id for c in CHECKS if c.pillar == "loop_exposure"} | set(L.STRESS_HELD_CHECKS)
     s_results = {}
@@ -252,8 +317,8 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
         after["points"] = np.fmin(pts, before["points"])
         s_results[c.id] = after
     has_loop = True
-    p_before = pillar_scores(scored.results, ctx.index, has_loop)
-    p_after = pillar_scores(s_results, ctx.index, has_loop)
+    p_before = pillar_scores(scored.results, ctx.index, has_loop, debt_basis(ctx))
+    p_after = pillar_scores(s_results, ctx.index, has_loop, debt_basis(ctx))
     # sufficiency is judged before the stress, so the composite averages the same pillars
     for p in PILLARS:
         p_after[p] = (p_after[f"{p}_partial"] if f"{p}_partial" in p_after else p_after[p]).where(p_before[p].notna())

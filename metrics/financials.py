@@ -128,11 +128,13 @@ FCF_D = "fcf"
 NET_DEBT_D = "net_debt"
 
 
-def build_panel(statements: pd.DataFrame) -> pd.DataFrame:
+def build_panel(statements: pd.DataFrame, adjust=None) -> pd.DataFrame:
     """Company-year panel: index (ticker, fiscal_year), one column per field.
 
     Also carries ``period_end`` and ``currency`` (of that company-year) and the
-    derived columns ``ebitda``, ``ebit``, ``fcf``, ``net_debt``.
+    derived columns ``ebitda``, ``ebit``, ``fcf``, ``net_debt``. ``adjust``
+    (panel -> panel) rewrites reported lines before anything is derived from
+    them (the depreciation-life assumption, :mod:`metrics.depreciation`).
     """
     if statements.empty:
         idx = pd.MultiIndex.from_arrays([[], []], names=["ticker", "fiscal_year"])
@@ -141,7 +143,8 @@ def build_panel(statements: pd.DataFrame) -> pd.DataFrame:
         panel["currency"] = pd.Series(dtype=str)
     else:
         panel = _pivot(statements)
-    return add_derived(panel.sort_index())
+    panel = panel.sort_index()
+    return add_derived(adjust(panel) if adjust is not None else panel)
 
 
 def _pivot(statements: pd.DataFrame) -> pd.DataFrame:

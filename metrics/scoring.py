@@ -18,10 +18,12 @@ Rules (also on the Methodology page):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from metrics import depreciation as D
 from metrics import financials as F
 from metrics.checks import CHECKS, PILLARS, Context, checks_of
 
@@ -33,8 +35,35 @@ EQUAL_WEIGHTS: dict[str, float] = {p: 1.0 for p in PILLARS}
 MIN_PILLARS_FOR_COMPOSITE = 2
 
 
+DEBT_BASES = ("reported", "adjusted")
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What the investor chose: server/GPU useful life (None = as reported) and the debt basis scored."""
+
+    gpu_life: float | None = None
+    debt_basis: str = "reported"
+
+    def __post_init__(self) -> None:
+        if self.debt_basis not in DEBT_BASES:
+            raise ValueError(f"debt basis must be one of {DEBT_BASES}")
+        if self.gpu_life is not None and not 1.0 <= float(self.gpu_life) <= 15.0:
+            raise ValueError("server life must be between 1 and 15 years")
+
+
+@dataclass
+class Adjustments:
+    """Sourced tables behind the assumptions: commitments, disclosed server lives, gross servers PP&E."""
+
+    commitments: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+    useful_lives: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+    servers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+
+
 def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame,
-                  fx: pd.DataFrame, loop=None) -> Context:
+                  fx: pd.DataFrame, loop=None, assumptions: Assumptions | None = None,
+                  adjustments: Adjustments | None = None, commitments_upto=None) -> Context:
     """Turn the canonical tables into the wide inputs the checks read.
 
     Each company is scored on its scoring year (the latest fiscal year with all
@@ -43,8 +72,14 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     converted to USD with the FX table (price currency); a missing rate leaves
     it missing. ``fx_usd`` is the rate of the statement currency of the scoring year.
     """
+    assumptions = assumptions or Assumptions()
+    adjustments = adjustments or Adjustments()
     uni = universe.drop_duplicates("ticker").set_index("ticker")
-    full_panel = F.build_panel(statements[statements["ticker"].isin(uni.index)])
+    adjust = None
+    if not adjustments.useful_lives.empty:
+        def adjust(panel: pd.DataFrame) -> pd.DataFrame:
+            return D.apply_gpu_life(panel, adjustments.useful_lives, adjustments.servers, assumptions.gpu_life)
+    full_panel = F.build_panel(statements[statements["ticker"].isin(uni.index)], adjust)
     latest = F.scoring_rows(full_panel)
     panel = F.up_to_scoring_year(full_panel, latest["fiscal_year"])
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)
@@ -63,7 +98,12 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     companies["market_cap_as_of"] = mk["as_of"]
     companies["market_cap_source"] = mk["source"]
     companies.index.name = "ticker"
-    return Context(panel=panel, latest=latest, companies=companies, loop=loop, full_panel=full_panel)
+    ctx = Context(panel=panel, latest=latest, companies=companies, loop=loop, full_panel=full_panel,
+                  assumptions=assumptions)
+    if not adjustments.commitments.empty:
+        ctx.extra["commitments"] = adjustments.commitments
+        ctx.extra["commitments_upto"] = commitments_upto
+    return ctx
 
 
 def run_checks(ctx: Context) -> dict[str, pd.DataFrame]:
@@ -71,11 +111,12 @@ def run_checks(ctx: Context) -> dict[str, pd.DataFrame]:
     return {c.id: c.compute(ctx) for c in CHECKS}
 
 
-def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, has_loop_data: bool) -> pd.DataFrame:
+def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, has_loop_data: bool,
+                  debt_basis: str = "reported") -> pd.DataFrame:
     """Per pillar: ``<pillar>`` score (0–100 or NaN), ``<pillar>_status``, ``<pillar>_computable``."""
     out = pd.DataFrame(index=index)
     for pillar in PILLARS:
-        checks = checks_of(pillar)
+        checks = checks_of(pillar, debt_basis)
         if pillar == "loop_exposure" and (not has_loop_data or not checks):
             out[pillar] = np.nan
             out[f"{pillar}_status"] = STATUS_NO_LOOP
@@ -90,6 +131,11 @@ def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, has_loop
         out[f"{pillar}_computable"] = computable
         out[f"{pillar}_partial"] = score  # shown with the insufficient flag, never used in the composite
     return out
+
+
+def debt_basis(ctx: Context) -> str:
+    """The debt basis scored in ``ctx`` ("reported" unless the investor chose "adjusted")."""
+    return ctx.assumptions.debt_basis if ctx.assumptions is not None else "reported"
 
 
 def composite_score(pillars: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
@@ -139,7 +185,7 @@ def score_table(ctx: Context, results: Mapping[str, pd.DataFrame], weights: Mapp
     """The ranked screening table: company facts, pillar scores, composite, grade and key metrics."""
     weights = dict(weights or EQUAL_WEIGHTS)
     has_loop = ctx.loop is not None
-    pillars = pillar_scores(results, ctx.index, has_loop)
+    pillars = pillar_scores(results, ctx.index, has_loop, debt_basis(ctx))
     table = ctx.companies.join(pillars)
     table["composite"] = composite_score(pillars, weights)
     if relative:

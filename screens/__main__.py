@@ -1,7 +1,8 @@
 """Command line: ``python -m screens score|card|loop``.
 
 * ``score [--preset NAME] [--segment S] [--relative] [--json|--csv]`` -- the ranked table;
-* ``card TICKER [--json] [--png out.png] [--preset NAME] [--relative]`` -- one scorecard;
+* ``card TICKER [--json] [--png out.png] [--preset NAME] [--relative] [--gpu-life N] [--debt adjusted]`` -- one scorecard;
+* ``history TICKER [--json|--csv] [--preset NAME] [--gpu-life N] [--debt adjusted]`` -- its score per fiscal year;
 * ``loop [--as-of DATE] [--stress COUNTERPARTY=P] [--include-low] [--json]`` -- the loop graph.
 
 Exit codes: 0 ok, 2 unknown ticker or bad argument, 3 PNG export failed.
@@ -17,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from metrics.checks import PILLARS
-from metrics.engine import history, scorecard, stress_test
+from metrics.depreciation import GPU_LIFE_CHOICES
+from metrics.engine import assumptions_of, history, history_of, scorecard, stress_test
+from metrics.scoring import Assumptions
 from metrics.presets import DEFAULT_PRESET, apply_filters, load_presets
 from screens.export import safe_csv
 
@@ -51,7 +54,7 @@ def cmd_score(args) -> int:
     from screens.model import build_scored
 
     preset = _preset(args.preset)
-    scored = build_scored()
+    scored = build_scored(assumptions=_assumptions(args))
     table = scored.table(preset.weights, args.relative)
     if args.segment:
         segs = set(table["segment"])
@@ -82,11 +85,8 @@ def cmd_card(args) -> int:
     from screens.model import build_scored
 
     preset = _preset(args.preset)
-    scored = build_scored()
-    ticker = args.ticker.strip().upper()
-    if ticker not in scored.ctx.index:
-        return _fail(f"Unknown ticker {args.ticker!r}: not in the Kosmos universe "
-                     f"({len(scored.ctx.index)} companies). Add it with `python -m data refresh {ticker}`.")
+    scored = build_scored(assumptions=_assumptions(args))
+    ticker = _known(scored, args.ticker)
     card = scorecard(scored, ticker, preset.weights, args.relative)
     if args.png:
         from screens.charts import scorecard_figure
@@ -164,6 +164,53 @@ def cmd_loop(args) -> int:
     return 0
 
 
+def cmd_history(args) -> int:
+    from screens.model import build_scored
+
+    preset = _preset(args.preset)
+    scored = build_scored(assumptions=_assumptions(args))
+    ticker = _known(scored, args.ticker)
+    hist = history_of(scored, ticker, preset.weights)
+    if args.csv:
+        sys.stdout.write(safe_csv(pd.DataFrame(hist["rows"]).assign(ticker=ticker)).decode("utf-8"))
+    elif args.json:
+        print(_json({"ticker": ticker, "preset": preset.name, "assumptions": assumptions_of(scored.ctx), **hist}))
+    else:
+        print(f"{ticker} · preset {preset.name} · server life {assumptions_of(scored.ctx)['gpu_life']} · "
+              f"debt {assumptions_of(scored.ctx)['debt_basis']}")
+        rows = pd.DataFrame(hist["rows"])
+        if rows.empty:
+            print("No fiscal year with statements on file.")
+        else:
+            with pd.option_context("display.width", 200):
+                print(rows.round(1).to_string(index=False, na_rep="n.a."))
+        print(hist["grade_move"] or "Fewer than two graded fiscal years.")
+    return 0
+
+
+def _assumptions(args) -> Assumptions:
+    """--gpu-life N (3 to 6 in steps of 0.5) and --debt reported|adjusted as scoring assumptions."""
+    life = getattr(args, "gpu_life", None)
+    if life is not None and life not in GPU_LIFE_CHOICES:
+        raise SystemExit(_fail(f"--gpu-life must be one of {', '.join(f'{x:g}' for x in GPU_LIFE_CHOICES)} (years)."))
+    return Assumptions(life, getattr(args, "debt", "reported"))
+
+
+def _known(scored, raw: str) -> str:
+    """The ticker in upper case, or exit 2 with a message naming the universe size."""
+    ticker = raw.strip().upper()
+    if ticker not in scored.ctx.index:
+        raise SystemExit(_fail(f"Unknown ticker {raw!r}: not in the Kosmos universe ({len(scored.ctx.index)} "
+                               f"companies). Add it with `python -m data refresh {ticker}`."))
+    return ticker
+
+
+def _add_assumption_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gpu-life", type=float, help="server/GPU useful life in years (3 to 6, step 0.5); default as reported")
+    p.add_argument("--debt", choices=["reported", "adjusted"], default="reported",
+                   help="debt basis of the net debt / EBITDA check (adjusted adds leases and commitments)")
+
+
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
@@ -175,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--preset", default=DEFAULT_PRESET)
     s.add_argument("--segment")
     s.add_argument("--relative", action="store_true", help="sector-relative percentiles")
+    _add_assumption_args(s)
     fmt = s.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
@@ -185,7 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--png", help="write the 1600x900 scorecard PNG here (needs Chromium)")
     c.add_argument("--preset", default=DEFAULT_PRESET)
     c.add_argument("--relative", action="store_true")
+    _add_assumption_args(c)
     c.set_defaults(func=cmd_card)
+    h = sub.add_parser("history", help="one company's score for every fiscal year on file")
+    h.add_argument("ticker")
+    h.add_argument("--preset", default=DEFAULT_PRESET)
+    _add_assumption_args(h)
+    hfmt = h.add_mutually_exclusive_group()
+    hfmt.add_argument("--json", action="store_true")
+    hfmt.add_argument("--csv", action="store_true")
+    h.set_defaults(func=cmd_history)
     lp = sub.add_parser("loop", help="circular-financing graph, cycles and exposure")
     lp.add_argument("--as-of")
     lp.add_argument("--stress", help="COUNTERPARTY=P, e.g. OpenAI=0.5")

@@ -90,12 +90,13 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
     """The whole scorecard as one 1600x900 figure (its toolbar exports the PNG in the browser)."""
     fig = make_subplots(
         rows=4, cols=3, column_widths=[0.22, 0.58, 0.20], row_heights=[0.25, 0.25, 0.25, 0.25],
-        specs=[[{"type": "polar", "rowspan": 2}, {"type": "table", "rowspan": 4}, {"type": "xy", "rowspan": 2}],
-               [None, None, None],
+        specs=[[{"type": "polar", "rowspan": 2}, {"type": "table", "rowspan": 4}, {"type": "xy"}],
+               [None, None, {"type": "xy"}],
                [{"type": "xy"}, None, {"type": "xy"}],
                [{"type": "xy"}, None, {"type": "xy"}]],
         horizontal_spacing=0.03, vertical_spacing=0.07,
-        subplot_titles=("", "", "Loop ego network", "Revenue", "Free cash flow", "Gross margin", "Net debt"),
+        subplot_titles=("", "", "Loop ego network", "Composite by fiscal year", "Revenue", "Free cash flow",
+                        "Gross margin", "Net debt"),
     )
     fig.add_trace(pillar_polar(card), row=1, col=1)
     # checks table
@@ -126,8 +127,19 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
         if not traces:
             _note(fig, 1, 3, "Not in the loop data set")
     # room around the unit circle so counterparty names at the edge are not clipped
-    fig.update_xaxes(visible=False, range=[-1.5, 1.5], row=1, col=3)
-    fig.update_yaxes(visible=False, range=[-1.35, 1.25], row=1, col=3)
+    fig.update_xaxes(visible=False, range=[-1.6, 1.6], row=1, col=3)
+    fig.update_yaxes(visible=False, range=[-1.45, 1.3], row=1, col=3)
+    hist_rows = pd.DataFrame((card.get("history") or {}).get("rows") or [])
+    hist_rows = hist_rows.dropna(subset=["composite"]) if "composite" in hist_rows else hist_rows
+    if hist_rows.empty:
+        _note(fig, 2, 3, "n.a. — no graded fiscal year")
+    else:
+        fig.add_trace(go.Scatter(
+            x=[f"FY{int(y)}" for y in hist_rows["fiscal_year"]], y=hist_rows["composite"], mode="lines+markers+text",
+            text=hist_rows["grade"].tolist(), textposition="top center", line=dict(color="#1f4e79"), showlegend=False,
+            hovertemplate="Composite %{x}: %{y:.0f} (grade %{text})<extra></extra>"), row=2, col=3)
+        fig.update_yaxes(range=[0, 110], tickfont=dict(size=9), row=2, col=3)
+        fig.update_xaxes(tickfont=dict(size=9), row=2, col=3)
     cur = card.get("currency") or ""
     # (column, row, col, axis title, tick format, hover format): amounts in the reporting currency, margins in %
     spark = [("revenue", 3, 1, f"{cur}", None, ",.3s"), ("gross_margin", 4, 1, "", ".1%", ".1%"),
@@ -147,9 +159,11 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
     comp = "n.a." if card["composite"] is None else f"{card['composite']:.0f}"
     title = (f"<b>{_esc(card['name'])} ({_esc(card['ticker'])})</b>  ·  {_esc(card['segment'])} / {_esc(card.get('subsegment') or '')}"
              f"  ·  Composite {comp}  ·  Grade <b><span style='color:{GRADE_COLOURS.get(g, '#333')}'>{g}</span></b>")
+    a = card.get("assumptions") or {"gpu_life": "as reported", "debt_basis": "reported"}
     sub = (f"Scored on FY{card['fiscal_year'] or 'n.a.'} (period end {card['as_of'] or 'n.a.'}) · "
            f"{card['currency'] or 'no currency'} · inputs {coverage_label(card.get('coverage'))} · "
-           f"Source: {_esc(card['data_source'])} · Mode: {card['mode']} · Kosmos — not investment advice")
+           f"server life {a['gpu_life']} · debt {a['debt_basis']} · Source: {_esc(card['data_source'])} · "
+           f"Mode: {card['mode']} · Kosmos — not investment advice")
     foot = card_footnote(card)
     if foot:
         fig.add_annotation(text=_esc(foot), x=0.0, y=-0.045, xref="paper", yref="paper", xanchor="left",
@@ -173,9 +187,17 @@ def coverage_label(coverage: float | None) -> str:
     return f"{round(coverage * n)} of {n} on file"
 
 
-def card_footnote(card: dict[str, Any], width: int = 250) -> str:
+def card_footnote(card: dict[str, Any], width: int = 290) -> str:
     """One line under the card: why this fiscal year, and which inputs were derived rather than reported."""
     parts = []
+    b = card.get("adjusted_debt")
+    if b and b.get("commitments_on_file") and b.get("adjusted_ratio") is not None:
+        rep = "n.a." if b.get("reported_ratio") is None else format_value(b["reported_ratio"], "x")
+        parts.append(f"Net debt/EBITDA {rep} reported, {format_value(b['adjusted_ratio'], 'x')} adjusted "
+                     f"for leases and commitments (band {b['adjusted_band']}).")
+    move = (card.get("history") or {}).get("grade_move")
+    if move:
+        parts.append(move)
     if card.get("scoring_note"):
         parts.append(card["scoring_note"])
     year = card.get("fiscal_year")

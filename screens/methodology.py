@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from metrics import adjusted as A
+from metrics import depreciation as D
 from metrics import financials as F
+from metrics import history as H
+from metrics import loop as L
 from metrics.checks import CHECKS, PILLARS
 from metrics import scoring
 from screens import state
@@ -47,6 +51,14 @@ def render() -> None:
             "When a part is missing": "n.a."}]), hide_index=True, width="stretch")
     st.caption("Inputs on file (screener column) = share of the 19 inputs the checks read that are reported or "
                "derived in the scoring year: " + ", ".join(F.SCORING_INPUTS).replace("ebitda", "EBITDA") + ".")
+    st.header("Assumptions you can change")
+    st.markdown(
+        "**Debt: reported → adjusted.** " + A.__doc__.split("Rules (also on the Methodology page):", 1)[-1]
+        .split("EBITDAR", 1)[0].strip() + "\n\nEBITDAR (leases added back) needs the operating lease cost, which is "
+        "not compiled: shown as n.a. with that reason.")
+    st.markdown("**Server and GPU useful life.** " + D.__doc__.split("(straight-line approximation):", 1)[-1].strip())
+    st.markdown("**Score history.** " + H.__doc__.split("\n\n", 1)[-1].split("Pure pandas", 1)[0].strip())
+    st.markdown("**Loop figures are period-true.** " + (L.loop_revenue_share.__doc__ or "").split("\n\n", 1)[-1].strip())
     st.header("Data sources and as-of dates")
     yr = ds.fiscal_year_range
     st.markdown(

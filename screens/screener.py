@@ -8,7 +8,8 @@ import streamlit as st
 
 from metrics import financials as F
 from metrics.checks import PILLARS
-from metrics.engine import history_lists
+from metrics.engine import history_lists, score_history_of
+from metrics.history import grade_move
 from metrics.presets import apply_filters
 from screens import filter_link, state
 from screens.charts import scatter_figure, treemap_figure
@@ -29,7 +30,7 @@ HELP = {
                 "in the scoring year. A missing input makes its checks n.a., which scores zero.",
 }
 
-VIEWS = ["Ranked table", "Heat map", "Scatter"]
+VIEWS = ["Ranked table", "Heat map", "Scatter", "History"]
 
 
 def _widget_defaults(pf: dict, segments: list[str], cap_max: float) -> None:
@@ -141,7 +142,7 @@ def render() -> None:
     st.download_button("Download result as CSV", safe_csv(result.reset_index()[export]),
                        file_name="kosmos_screen.csv", mime="text/csv", on_click="ignore")
     # Lazy tabs: only the open tab runs, so the first paint needs no plotly.js (4.7 MB of JavaScript).
-    table_tab, map_tab, scatter_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")
+    table_tab, map_tab, scatter_tab, history_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")
     if table_tab.open is not False:
         with table_tab:
             _ranked_table(view[cols], cfg)
@@ -151,6 +152,9 @@ def render() -> None:
             if note:
                 st.caption(note)
             st.plotly_chart(fig, width="stretch", key="treemap")
+    if history_tab.open:
+        with history_tab:
+            _history_view(sc, result, controls.weights)
     if scatter_tab.open:
         with scatter_tab:
             t = result.assign(fcf_margin_pct=result["fcf_margin"] * 100)
@@ -159,6 +163,34 @@ def render() -> None:
             if note:
                 st.caption(note)
             st.plotly_chart(fig, width="stretch", key="scatter")
+
+
+def _history_view(sc, result: pd.DataFrame, weights: dict) -> None:
+    """Composite and pillar scores per fiscal year of every matching company, with the grade move in words."""
+    hist = score_history_of(sc, weights)
+    hist = hist[hist["ticker"].isin(result.index)]
+    if hist.empty:
+        st.info("No matching company has a fiscal year with statements on file to score.")
+        return
+    g = hist.sort_values("fiscal_year").groupby("ticker")
+    view = pd.DataFrame({"name": result["name"], "grade now": result["grade"]}).join(pd.DataFrame({
+        "years": g["fiscal_year"].agg(lambda y: f"FY{int(y.min())}–FY{int(y.max())}"),
+        "composite_hist": g["composite"].agg(lambda v: v.dropna().round(1).tolist()),
+        **{f"{p}_hist": g[p].agg(lambda v: v.dropna().round(1).tolist()) for p in PILLARS},
+        "move": pd.Series({t: grade_move(hist, t) for t in hist["ticker"].unique()}),
+    }), how="inner")
+    cfg = {"name": st.column_config.TextColumn("Company"),
+           "grade now": st.column_config.TextColumn("Grade now", help=HELP["grade"], width="small"),
+           "years": st.column_config.TextColumn("Fiscal years"),
+           "composite_hist": st.column_config.LineChartColumn("Composite by FY", y_min=0, y_max=100),
+           **{f"{p}_hist": st.column_config.LineChartColumn(f"{lab} by FY", y_min=0, y_max=100)
+              for p, lab in PILLARS.items()},
+           "move": st.column_config.TextColumn("Grade move", width="large")}
+    st.dataframe(view, column_config=cfg, width="stretch")
+    st.caption("Each fiscal year scored as it stood at its year end, with the current weights and assumptions; FCF "
+               "yield is n.a. in every year (no dated market caps), so history points can sit below the headline.")
+    st.download_button("Download history as CSV", safe_csv(hist.reset_index(drop=True)), file_name="kosmos_history.csv",
+                       mime="text/csv", on_click="ignore", key="history_csv")
 
 
 def _ranked_table(frame: pd.DataFrame, cfg: dict) -> None:

@@ -16,15 +16,20 @@ import pandas as pd
 import streamlit as st
 
 from data.cache import Cache
-from data.loader import Dataset, load_dataset
+from data.loader import Dataset, last_refresh, load_dataset
 from data.loop import load_deals, merge_deals
 from metrics.checks import PILLARS
 from metrics.engine import Scored
+from metrics.depreciation import GPU_LIFE_CHOICES
+from metrics.history import changes
 from metrics.presets import DEFAULT_PRESET, Preset, load_presets
+from metrics.scoring import Assumptions
 from screens import filter_link
 from screens.model import build_scored
 
 WEIGHT_MAX = 5.0
+GPU_AS_REPORTED = "as reported"
+GPU_OPTIONS: list = [GPU_AS_REPORTED, *GPU_LIFE_CHOICES]
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^]{0,19}$")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
@@ -52,8 +57,9 @@ def get_dataset(version: str) -> Dataset:
 
 
 @st.cache_resource(show_spinner="Scoring the universe…", max_entries=16)
-def _scored(version: str, deals_key: str, as_of: str | None, include_low: bool, _deals: pd.DataFrame | None) -> Scored:
-    return build_scored(get_dataset(version), _deals, as_of, include_low)
+def _scored(version: str, deals_key: str, as_of: str | None, include_low: bool, _deals: pd.DataFrame | None,
+            gpu_life: float | None = None, debt_basis: str = "reported") -> Scored:
+    return build_scored(get_dataset(version), _deals, as_of, include_low, Assumptions(gpu_life, debt_basis))
 
 
 def session_deals() -> tuple[pd.DataFrame | None, str]:
@@ -66,8 +72,40 @@ def session_deals() -> tuple[pd.DataFrame | None, str]:
 
 
 def scored(as_of: str | None = None, include_low: bool = False) -> Scored:
+    """Scores for this session's deals and assumptions (server life, debt basis), cached across sessions."""
     deals, key = session_deals()
-    return _scored(_cache_version(), key, as_of, include_low, deals)
+    a = assumptions()
+    return _scored(_cache_version(), key, as_of, include_low, deals, a.gpu_life, a.debt_basis)
+
+
+@st.cache_resource(show_spinner="Scoring the data before the last refresh…", max_entries=4)
+def _scored_before_last_refresh(version: str, gpu_life: float | None, debt_basis: str) -> Scored:
+    return build_scored(load_dataset(before_last_refresh=True), assumptions=Assumptions(gpu_life, debt_basis))
+
+
+def since_last_refresh(ticker: str) -> str:
+    """'Since the last refresh (…): composite 72 → 68, grade B → C' or why there is nothing to compare."""
+    when = last_refresh(Cache())
+    if when is None:
+        return "Changed since the last refresh: nothing to compare yet (no live refresh; scores come from the embedded data set)."
+    a = assumptions()
+    before = _scored_before_last_refresh(_cache_version(), a.gpu_life, a.debt_basis)
+    delta = changes(scored().table(), before.table())
+    stamp = when.strftime("%Y-%m-%d %H:%M UTC")
+    if ticker not in delta.index:
+        return f"Changed since the last refresh ({stamp}): not scored before it."
+    r = delta.loc[ticker]
+    fmt = lambda v: "n.a." if pd.isna(v) else f"{v:.0f}"  # noqa: E731
+    verb = "changed" if r["changed"] else "unchanged"
+    return (f"Since the last refresh ({stamp}): {verb}, composite {fmt(r['composite_before'])} → "
+            f"{fmt(r['composite_now'])}, grade {r['grade_before']} → {r['grade_now']}.")
+
+
+def assumptions() -> Assumptions:
+    """The session's server-life and debt-basis choices (sidebar, or a shared link)."""
+    life = st.session_state.get("gpu_life", GPU_AS_REPORTED)
+    return Assumptions(None if life == GPU_AS_REPORTED else float(life),
+                       "adjusted" if st.session_state.get("debt_basis") == "adjusted" else "reported")
 
 
 def dataset() -> Dataset:
@@ -103,6 +141,15 @@ def _parse_weights(text: str) -> dict[str, float] | None:
     if any(not (0 <= v <= WEIGHT_MAX) for v in vals) or sum(vals) <= 0:
         return None
     return dict(zip(PILLARS, vals))
+
+
+def _parse_gpu_life(text: str) -> float | None:
+    """'4' / '4.5' -> 4.0 / 4.5 when one of the offered lives; None otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value in GPU_LIFE_CHOICES else None
 
 
 def parse_tickers(raw: str, known: set[str], limit: int = 4) -> tuple[list[str], list[str]]:
@@ -149,6 +196,19 @@ def init_from_query_params() -> None:
             st.session_state["relative"] = mode == "relative"
         else:
             notice(f"Ignored unknown mode {mode[:20]!r} (use absolute or relative).")
+    gpu = qp.get("gpu")
+    if gpu is not None:
+        life = _parse_gpu_life(gpu)
+        if life is None:
+            notice(f"Ignored invalid server life in the link: {gpu[:20]!r} (use 3 to 6 in steps of 0.5).")
+        else:
+            st.session_state["gpu_life"] = life
+    debt = qp.get("debt")
+    if debt is not None:
+        if debt in ("reported", "adjusted"):
+            st.session_state["debt_basis"] = debt
+        else:
+            notice(f"Ignored unknown debt basis {debt[:20]!r} (use reported or adjusted).")
     known = set(dataset().universe["ticker"])
     if "ticker" in qp:
         good, bad = parse_tickers(qp.get("ticker"), known, limit=1)
@@ -169,7 +229,7 @@ def init_from_query_params() -> None:
         st.session_state[f"_keep_{k}"] = v
     for n in filter_notices:
         notice(n)
-    known_params = {"preset", "w", "mode", "ticker", "tickers", *filter_link.PARAMS}
+    known_params = {"preset", "w", "mode", "ticker", "tickers", "gpu", "debt", *filter_link.PARAMS}
     extra = [k for k in qp.keys() if k not in known_params]
     if extra:
         notice(f"Ignored unknown link parameters: {', '.join(x[:20] for x in extra[:5])}.")
@@ -210,7 +270,7 @@ def keep(keys: list[str]) -> None:
             st.session_state[f"_keep_{k}"] = st.session_state[k]
 
 
-SIDEBAR_KEYS = ["preset", "relative"] + [f"w_{p}" for p in PILLARS]
+SIDEBAR_KEYS = ["preset", "relative", "gpu_life", "debt_basis"] + [f"w_{p}" for p in PILLARS]
 
 
 def sidebar() -> Controls:
@@ -222,6 +282,8 @@ def sidebar() -> Controls:
     for p in PILLARS:
         st.session_state.setdefault(f"w_{p}", float(presets[st.session_state["preset"]].weights[p]))
     st.session_state.setdefault("relative", False)
+    st.session_state.setdefault("gpu_life", GPU_AS_REPORTED)
+    st.session_state.setdefault("debt_basis", "reported")
     ds = dataset()
     with st.sidebar:
         badge = ds.badge()
@@ -243,6 +305,16 @@ def sidebar() -> Controls:
             st.slider(label, 0.0, WEIGHT_MAX, step=0.5, key=f"w_{p}", on_change=keeper(f"w_{p}"))
         st.toggle("Sector-relative grades", key="relative", on_change=keeper("relative"),
                   help="Percentile of each score within the company's segment, instead of absolute 0–100.")
+        st.markdown("**Assumptions**")
+        st.select_slider("Server & GPU useful life (years)", GPU_OPTIONS, key="gpu_life", on_change=keeper("gpu_life"),
+                         format_func=lambda v: v if isinstance(v, str) else f"{v:g}",
+                         help="Recompute depreciation, operating income and EBIT-based checks as if servers and GPUs "
+                              "were depreciated over this many years instead of each company's disclosed life "
+                              "(straight line; FCF does not move). See Methodology.")
+        st.radio("Debt basis", ["reported", "adjusted"], key="debt_basis", horizontal=True,
+                 on_change=keeper("debt_basis"),
+                 help="Adjusted adds leases, leases signed but not commenced, purchase commitments, backstops and "
+                      "SPV financing to debt in the net debt / EBITDA check.")
         st.caption("Kosmos · not investment advice")
     keep(SIDEBAR_KEYS)
     weights = {p: float(st.session_state[f"w_{p}"]) for p in PILLARS}
@@ -285,11 +357,22 @@ def refresh_button(ds: Dataset) -> None:
     get_dataset.clear()
 
 
+def assumption_params() -> dict[str, str]:
+    """URL parameters of the assumptions, only where they differ from the defaults."""
+    a = assumptions()
+    out = {}
+    if a.gpu_life is not None:
+        out["gpu"] = f"{a.gpu_life:g}"
+    if a.debt_basis != "reported":
+        out["debt"] = a.debt_basis
+    return out
+
+
 def sync_query_params(**extra: str | None) -> None:
     """Write the shareable state into the URL (page-specific keys via ``extra``)."""
     qp = {"preset": st.session_state.get("preset", DEFAULT_PRESET),
           "w": ",".join(f"{st.session_state[f'w_{p}']:g}" for p in PILLARS),
-          "mode": "relative" if st.session_state.get("relative") else "absolute"}
+          "mode": "relative" if st.session_state.get("relative") else "absolute", **assumption_params()}
     for k, v in extra.items():
         if v:
             qp[k] = v
@@ -304,7 +387,7 @@ def share_link(path: str, **params: str) -> str:
 
     qp = {"preset": st.session_state.get("preset", DEFAULT_PRESET),
           "w": ",".join(f"{st.session_state[f'w_{p}']:g}" for p in PILLARS),
-          "mode": "relative" if st.session_state.get("relative") else "absolute", **params}
+          "mode": "relative" if st.session_state.get("relative") else "absolute", **assumption_params(), **params}
     try:
         base = str(st.context.url).split("?")[0].rsplit("/", 1)[0]
     except Exception:  # noqa: BLE001

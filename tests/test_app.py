@@ -53,7 +53,7 @@ def test_screener_counts_and_filters_change_rows():
 
 def test_screener_views_are_lazy_tabs_that_draw_only_when_opened():
     at = app()
-    assert [t.label for t in at.tabs] == ["Ranked table", "Heat map", "Scatter"]
+    assert [t.label for t in at.tabs] == ["Ranked table", "Heat map", "Scatter", "History"]
     assert len(at.dataframe) == 1 and not at.get("plotly_chart")  # first paint: table only, no plotly.js
     n, _ = match_count(at)
     with_cap = int(at.dataframe[0].value["market_cap_bn"].gt(0).sum())
@@ -68,6 +68,12 @@ def test_screener_views_are_lazy_tabs_that_draw_only_when_opened():
     scatter = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert scatter["layout"]["xaxis"]["title"]["text"].startswith("Loop exposure")
     assert match_count(at)[0] == n  # ...and the filters still apply in every view
+    at.session_state["screener_view"] = "History"
+    at.run()
+    assert not at.exception and not at.get("plotly_chart")
+    hist = at.dataframe[0].value
+    assert len(hist) >= 30 and hist["composite_hist"].map(len).max() >= 3  # several fiscal years per company
+    assert hist["move"].str.contains("since FY").any()
 
 
 def test_preset_applies_its_filter_and_weights():
@@ -92,24 +98,29 @@ def test_query_params_restore_the_scorecard_view():
     assert "Grade" in labels and "Scored on" in labels
 
 
-def test_scorecard_detail_tables_are_built_when_their_expander_opens():
+def test_scorecard_draws_its_checks_natively_and_builds_detail_tables_when_opened():
+    from metrics.checks import PILLARS, checks_of
+
     at = app({"ticker": "MSFT"}, page="screens/scorecard.py")
+    assert [t.label for t in at.tabs] == ["Checks", "History", "Debt: reported → adjusted", "Card image (PNG)"]
+    assert not at.get("plotly_chart")  # header, grade, pillars and checks need no charting library
+    assert len([h for h in at.markdown if "Microsoft Corporation (MSFT)" in h.value]) == 1  # one header
+    checks = at.dataframe[0].value
+    assert len(checks) == sum(len(checks_of(p)) for p in PILLARS)
+    assert set(checks["Result"]) <= {"PASS", "FAIL", "n.a."}
+    assert checks["Explanation"].str.len().gt(0).all()  # every result, n.a. included, says why
     labels = [e.label for e in at.expander]
     assert labels[0].startswith("Checks in detail") and labels[1].startswith("Sources (")
-    assert not at.dataframe  # the card draws first; no table is sent yet
     n_sources = int(labels[1].split("(")[1].split()[0])
     at.session_state["card_sources"] = True
     at.run()
-    src = at.dataframe[0].value
+    src = at.dataframe[1].value
     assert len(src) == n_sources > 0 and src["source"].str.startswith("http").all()
     at.session_state["card_details"] = True
     at.run()
-    from metrics.checks import CHECKS, PILLARS
-
-    per_pillar = [d.value for d in at.dataframe][:4]
-    expected = [sum(c.pillar == p for c in CHECKS) for p in list(PILLARS)[:3]] + [5]  # loop: the checks (a)-(e)
+    per_pillar = [d.value for d in at.dataframe][1:5]
+    expected = [len(checks_of(p)) for p in list(PILLARS)[:3]] + [5]  # loop: the checks (a)-(e)
     assert [len(d) for d in per_pillar] == expected
-    assert all(d["Explanation"].str.len().gt(0).all() for d in per_pillar)
 
 
 def test_garbage_query_params_are_ignored_with_a_notice():
