@@ -13,7 +13,9 @@ same run (machines here are shared and noisy, so the ratios are what compare):
   bare rerun);
 * peak resident memory of the app process in both cases;
 * a live refresh of the universe (37 tickers) against the loopback Yahoo stub
-  with 200 ms latency and some HTTP 429 answers.
+  with 200 ms latency and some HTTP 429 answers, as a ratio to its request
+  floor (requests x latency / 4 concurrent requests; target <= 1.2x), with the
+  requests per listed ticker.
 
 Synthetic companies live only in a temporary cache folder and are never shown
 as data.
@@ -62,7 +64,7 @@ def scoring_rows(repeats: int) -> list[Row]:
 
 
 def render_rows(chromium: str, repeats: int, work: Path) -> list[Row]:
-    from bench.browser import CHARTS, GRID, SCREENER
+    from bench.browser import GRID, SCREENER
     from bench.render import Variant, compare, median
     from bench.synthetic import write_synthetic_snapshot
 
@@ -71,7 +73,8 @@ def render_rows(chromium: str, repeats: int, work: Path) -> list[Row]:
     write_synthetic_snapshot(big, 5_000)
     variants = [Variant("bare", "bench/bare_app.py", GRID, {"KOSMOS_CACHE_DIR": str(emb)}),
                 Variant("embedded", "app.py", SCREENER, {"KOSMOS_CACHE_DIR": str(emb)}, tab="Heat map"),
-                Variant("scorecard", "app.py", CHARTS, {"KOSMOS_CACHE_DIR": str(emb)}, SCORECARD_LINK),
+                # the card's header, grade, pillars and checks are native; its plotly image is a lazy tab
+                Variant("scorecard", "app.py", GRID, {"KOSMOS_CACHE_DIR": str(emb)}, SCORECARD_LINK),
                 Variant("5,000", "app.py", SCREENER, {"KOSMOS_CACHE_DIR": str(big)})]
     runs = compare(chromium, variants, repeats)
     bare_first, bare_rerun = median(runs["bare"], "first_render_s"), median(runs["bare"], "rerun_s")
@@ -98,18 +101,26 @@ def render_rows(chromium: str, repeats: int, work: Path) -> list[Row]:
     return rows
 
 
+REFRESH_LATENCY_S = 0.2
+REFRESH_WORKERS = 4
+REFRESH_TARGET = 1.2  # x the request floor (the UI issue's restated target)
+
+
 def refresh_rows(repeats: int) -> list[Row]:
     from bench.refresh import refresh_once
 
-    runs = [refresh_once() for _ in range(repeats)]
+    runs = [refresh_once(REFRESH_LATENCY_S) for _ in range(repeats)]
     s = statistics.median(r.seconds for r in runs)
     last = runs[-1]
     detail = ", ".join(f"{k} {v}" for k, v in sorted(last.outcomes.items()))
-    # lower bound with 4 workers: every request of every ticker waits the stub latency once
-    bound = last.requests * 0.2 / 4
+    # the request floor: every request waits the stub latency once, at most 4 at a time
+    floor = last.requests * REFRESH_LATENCY_S / REFRESH_WORKERS
+    ratio = s / floor
+    per_ticker = (last.requests - last.http_429) / max(last.known, 1)
     return [Row(f"live refresh, {last.tickers} tickers vs stub (200 ms, HTTP 429s)", f"{s:.1f} s",
-                f"{bound:.1f} s (requests x 200 ms / 4 workers)", f"{s / bound:.2f}x", "< 5 s", _verdict(s < 5)),
-            Row("  requests / HTTP 429 / outcomes", f"{last.requests} / {last.http_429}", detail)]
+                f"{floor:.1f} s (floor: {last.requests} requests x 200 ms / {REFRESH_WORKERS})", f"{ratio:.2f}x",
+                f"<= {REFRESH_TARGET}x floor", _verdict(ratio <= REFRESH_TARGET)),
+            Row("  requests per listed ticker / HTTP 429 / outcomes", f"{per_ticker:.1f} / {last.http_429}", detail)]
 
 
 def print_table(rows: list[Row]) -> None:

@@ -29,6 +29,7 @@ class RefreshRun:
     requests: int
     http_429: int
     outcomes: dict[str, int]
+    known: int = 0  # listed tickers the stub knows (the unknown symbols make a request or two each)
 
 
 def refresh_once(latency_s: float = 0.2, rate_limited: dict[str, int] | None = None,
@@ -49,4 +50,4 @@ def refresh_once(latency_s: float = 0.2, rate_limited: dict[str, int] | None = N
         res = fetch_many(tickers, factory, preflight=lambda: None, backoff_s=backoff_s)
         seconds = time.perf_counter() - t0
     return RefreshRun(seconds, len(tickers), state.requests, state.count_429,
-                      dict(Counter(o.status for o in res.outcomes.values())))
+                      dict(Counter(o.status for o in res.outcomes.values())), len(uni))

@@ -49,23 +49,29 @@ def filter_as_of(deals: pd.DataFrame, as_of: pd.Timestamp | str | None) -> pd.Da
 
 
 def build_graph(deals: pd.DataFrame, include_low: bool = False) -> nx.DiGraph:
-    """DiGraph payer -> payee; edge attrs: deals, flows, amount_usd (NaN if none disclosed), fully_disclosed.
+    """DiGraph payer -> payee; edge attrs: deals, flows, amount_usd (NaN if none disclosed), fully_disclosed,
+    first_announced, sources, confirmed, basis (the deals' amount bases) and main_flow.
 
     One pass over the deals (a few hundred rows at most), edges added in (payer, payee) order.
     """
     live = deals[deals["confidence"] != "excluded"]
     count = counted(live, include_low).to_numpy()
     edges: dict[tuple[str, str], dict] = {}
-    for i, row in enumerate(live[["payer", "payee", "deal_id", "flow", "amount_usd", "announced_date", "source"]]
-                            .itertuples(index=False, name=None)):
-        payer, payee, deal_id, flow, amount, announced, source = row
+    for i, row in enumerate(live[["payer", "payee", "deal_id", "flow", "amount_usd", "announced_date", "source",
+                                  "confidence", "amount_basis"]].itertuples(index=False, name=None)):
+        payer, payee, deal_id, flow, amount, announced, source, confidence, basis = row
         e = edges.setdefault((payer, payee), {"deals": [], "flows": set(), "amounts": [], "n": 0,
-                                              "dates": [], "sources": set()})
+                                              "dates": [], "sources": set(), "confidence": set(), "bases": [],
+                                              "flow_amounts": {}})
         e["deals"].append(deal_id)
         e["flows"].add(flow)
         e["n"] += 1
+        e["confidence"].add(confidence)
+        if isinstance(basis, str) and basis and basis not in e["bases"]:
+            e["bases"].append(basis)
         if count[i]:
             e["amounts"].append(float(amount))
+            e["flow_amounts"][flow] = e["flow_amounts"].get(flow, 0.0) + float(amount)
         if not pd.isna(announced):
             e["dates"].append(announced)
         if isinstance(source, str):
@@ -80,6 +86,11 @@ def build_graph(deals: pd.DataFrame, include_low: bool = False) -> nx.DiGraph:
             fully_disclosed=len(e["amounts"]) == e["n"],
             first_announced=min(e["dates"]) if e["dates"] else pd.NaT,
             sources=sorted(e["sources"]),
+            # confirmed: at least one deal on the edge is of medium or high confidence
+            confirmed=bool(e["confidence"] & {"high", "medium"}),
+            basis="; ".join(e["bases"]),
+            # the flow kind carrying the most counted dollars (else the first kind)
+            main_flow=max(e["flow_amounts"], key=e["flow_amounts"].get) if e["flow_amounts"] else sorted(e["flows"])[0],
         )
     return g
 

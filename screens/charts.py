@@ -244,34 +244,139 @@ def _esc_all(values: pd.Series | pd.Index) -> list[str]:
                .str.replace(">", "&gt;", regex=False).tolist()
 
 
+#: the loop map's columns, left to right: who sells to whom in the build-out
+ROLES = ["Chips & hardware", "Hyperscalers", "Neoclouds & data centres", "AI labs", "Financiers"]
+#: private (unlisted) parties by role
+PRIVATE_ROLES = {
+    "OpenAI": "AI labs", "Anthropic": "AI labs", "xAI": "AI labs", "Mistral": "AI labs",
+    "Stargate": "Neoclouds & data centres", "Crusoe": "Neoclouds & data centres", "Lambda": "Neoclouds & data centres",
+    "Nscale": "Neoclouds & data centres", "Fluidstack": "Neoclouds & data centres",
+    "MGX": "Financiers", "Blue Owl": "Financiers", "Cerebras": "Chips & hardware",
+}
+ROLE_COLOURS = {"Chips & hardware": "#1f77b4", "Hyperscalers": "#ff7f0e", "Neoclouds & data centres": "#bcbd22",
+                "AI labs": "#d62728", "Financiers": "#9467bd", "Other": "#7f7f7f"}
+MAP_W, MAP_H = 1600, 900
+
+
+def role_of(node: str, segment: str | None, subsegment: str | None) -> str:
+    """The loop-map column of a party: by its universe segment, else by the private-party table."""
+    if node in PRIVATE_ROLES:
+        return PRIVATE_ROLES[node]
+    sub = (subsegment or "").lower()
+    if segment == "cloud":
+        if "hyperscaler" in sub:
+            return "Hyperscalers"
+        if "investment" in sub:
+            return "Financiers"
+        return "Neoclouds & data centres"
+    if segment in ("chips", "networking"):
+        return "Chips & hardware"
+    if segment == "energy":
+        return "Neoclouds & data centres"
+    return "Other"
+
+
+def loop_layout(graph: nx.DiGraph, roles: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Positions in [0, 1]²: one column per role (ROLES order, 'Other' last); within a column nodes are
+    spread evenly and ordered by the mean height of their neighbours in the columns already placed
+    (a barycentre sweep, two passes), which keeps most edges from crossing."""
+    cols = [r for r in ROLES if r in roles.values()] + (["Other"] if "Other" in roles.values() else [])
+    members = {r: sorted(n for n in graph.nodes if roles.get(n, "Other") == r) for r in cols}
+    xs = {r: (i + 0.5) / len(cols) for i, r in enumerate(cols)}
+    y: dict[str, float] = {}
+
+    def place(r: str) -> None:
+        nodes = members[r]
+        def key(n: str) -> tuple[float, str]:
+            nb = [y[m] for m in nx.all_neighbors(graph, n) if m in y and roles.get(m, "Other") != r]
+            return (sum(nb) / len(nb) if nb else 0.5, n)
+        order = sorted(nodes, key=key)
+        for i, n in enumerate(order):
+            y[n] = 1 - (i + 0.5) / max(len(order), 1)
+
+    for _ in range(2):
+        for r in cols:
+            place(r)
+    return {n: (xs[roles.get(n, "Other")], y[n]) for n in graph.nodes}
+
+
+def _curve(p0: tuple[float, float], p1: tuple[float, float], bend: float, steps: int = 14) -> tuple[list, list]:
+    """Points of a quadratic Bézier from p0 to p1 bulging sideways by ``bend`` (fraction of the length)."""
+    (x0, y0), (x1, y1) = p0, p1
+    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+    cx, cy = mx - (y1 - y0) * bend, my + (x1 - x0) * bend
+    t = np.linspace(0, 1, steps)
+    xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1
+    ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1
+    return xs.tolist(), ys.tolist()
+
+
 def network_figure(graph: nx.DiGraph, cycles_nodes: list[list[str]], segments: dict[str, str],
-                   market_caps: dict[str, float], highlight: str | None = None) -> go.Figure:
-    """The loop map: nodes sized by market cap (deal volume for private ones), coloured by segment;
-    edges coloured by flow type with amount, date and source on hover; cycle edges thicker."""
+                   market_caps: dict[str, float], focus: str | None = None,
+                   subsegments: dict[str, str] | None = None, cycle: list[str] | None = None) -> go.Figure:
+    """The loop map, laid out by role (chips → hyperscalers → neoclouds → AI labs → financiers).
+
+    Edge width grows with the disclosed amount, colour is the flow kind carrying most of it, dashed
+    when no deal on it is confirmed, dotted when no amount is disclosed; hover gives amount, basis,
+    date and source. ``focus`` fades every party and flow not touching that company; ``cycle``
+    (a list of parties) draws that cycle thick and fades the rest.
+    """
     if graph.number_of_nodes() == 0:
         fig = go.Figure()
         fig.add_annotation(text="No deals on or before this date", x=0.5, y=0.5, showarrow=False)
         return fig
-    pos = nx.spring_layout(graph, seed=7, k=1.2 / math.sqrt(graph.number_of_nodes()))
-    cyc_edges = {(c[i], c[(i + 1) % len(c)]) for c in cycles_nodes for i in range(len(c))}
+    subsegments = subsegments or {}
+    roles = {n: role_of(n, segments.get(n), subsegments.get(n)) for n in graph.nodes}
+    pos = loop_layout(graph, roles)
+    cyc_edges = {(cycle[i], cycle[(i + 1) % len(cycle)]) for i in range(len(cycle))} if cycle else set()
+    on_any_cycle = {(c[i], c[(i + 1) % len(c)]) for c in cycles_nodes for i in range(len(c))}
+    amounts = [d["amount_usd"] for _, _, d in graph.edges(data=True) if not is_missing(d["amount_usd"])]
+    top = max(amounts) if amounts else 1.0
+
+    def lit(u: str, v: str) -> bool:
+        if cycle:
+            return (u, v) in cyc_edges
+        return not focus or focus in (u, v)
+
     fig = go.Figure()
+    mids_x, mids_y, mids_text, mids_colour = [], [], [], []
     for u, v, d in graph.edges(data=True):
-        (x0, y0), (x1, y1) = pos[u], pos[v]
-        flow = d["flows"][0]
-        amt = money(d["amount_usd"]) if not is_missing(d["amount_usd"]) else "undisclosed"
+        same_col = roles[u] == roles[v]
+        bend = 0.35 if same_col else (0.12 if graph.has_edge(v, u) else 0.06)
+        xs, ys = _curve(pos[u], pos[v], bend)
+        flow = d.get("main_flow") or d["flows"][0]
+        colour = FLOW_COLOURS.get(flow, "#999")
+        disclosed = not is_missing(d["amount_usd"])
+        width = 1.2 + 7.5 * math.sqrt(d["amount_usd"] / top) if disclosed else 1.0
+        if (u, v) in cyc_edges:
+            width = max(width, 5.0)
+        dash = "dot" if not disclosed else ("dash" if not d.get("confirmed", True) else "solid")
+        bright = lit(u, v)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=width, dash=dash),
+                                 opacity=0.85 if bright else 0.08, hoverinfo="skip", showlegend=False))
+        k = int(len(xs) * 0.8)  # arrow head near the payee, pointing along the curve (from the point before it)
+        fig.add_trace(go.Scatter(x=[xs[k - 1], xs[k]], y=[ys[k - 1], ys[k]], mode="markers", hoverinfo="skip",
+                                 showlegend=False, opacity=0.9 if bright else 0.08,
+                                 marker=dict(symbol="arrow", angleref="previous", size=[0, 9 + width], color=colour)))
+        amt = money(d["amount_usd"]) if disclosed else "amount not disclosed"
         date = d["first_announced"].strftime("%Y-%m") if not pd.isna(d["first_announced"]) else "n.a."
-        src = _esc(d["sources"][0][:80]) if d["sources"] else ""
-        dim = highlight and highlight not in (u, v)
-        fig.add_trace(go.Scatter(
-            x=[x0, x1, None], y=[y0, y1, None], mode="lines",
-            line=dict(color=FLOW_COLOURS.get(flow, "#999"), width=3.5 if (u, v) in cyc_edges else 1.3),
-            opacity=0.15 if dim else 0.8, hoverinfo="text", showlegend=False,
-            text=f"{_esc(u)} → {_esc(v)}<br>{', '.join(d['flows'])}<br>{amt} · since {date}<br>{len(d['deals'])} deal(s)<br>{src}"))
-        fig.add_trace(go.Scatter(x=[x0 + 0.9 * (x1 - x0)], y=[y0 + 0.9 * (y1 - y0)], mode="markers", hoverinfo="skip",
-                                 marker=dict(symbol="arrow", angleref="previous", size=9, color=FLOW_COLOURS.get(flow, "#999")),
-                                 opacity=0.15 if dim else 0.9, showlegend=False))
+        src = _esc(d["sources"][0][:90]) if d["sources"] else "n.a."
+        status = "confirmed" if d.get("confirmed", True) else "unconfirmed"
+        mids_x.append(xs[len(xs) // 2])
+        mids_y.append(ys[len(ys) // 2])
+        mids_colour.append(colour)
+        mids_text.append(f"<b>{_esc(u)} → {_esc(v)}</b><br>{', '.join(f.replace('_', ' ') for f in d['flows'])}"
+                         f"<br>{amt} ({_esc(d.get('basis') or 'basis n.a.')}, {status})<br>since {date} · "
+                         f"{len(d['deals'])} deal(s)<br>{src}" + ("<br>on a cycle" if (u, v) in on_any_cycle else ""))
+    fig.add_trace(go.Scatter(x=mids_x, y=mids_y, mode="markers", marker=dict(size=12, color=mids_colour, opacity=0),
+                             hovertext=mids_text, hoverinfo="text", showlegend=False, name="flows"))
     for flow, colour in FLOW_COLOURS.items():
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3), name=flow.replace("_", " ")))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=4),
+                                 name=flow.replace("_", " ")))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color="#555", width=2, dash="dash"),
+                             name="unconfirmed"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color="#555", width=1, dash="dot"),
+                             name="amount not disclosed"))
     nodes = list(graph.nodes)
     volume = {n: sum(d["amount_usd"] for _, _, d in graph.edges(n, data=True) if not is_missing(d["amount_usd"]))
               + sum(d["amount_usd"] for _, _, d in graph.in_edges(n, data=True) if not is_missing(d["amount_usd"]))
@@ -279,17 +384,31 @@ def network_figure(graph: nx.DiGraph, cycles_nodes: list[list[str]], segments: d
     sizes = []
     for n in nodes:
         base = market_caps.get(n) if not is_missing(market_caps.get(n)) else volume.get(n, 0)
-        sizes.append(10 + 30 * math.sqrt(max(base or 0, 0) / 4e12))
+        sizes.append(12 + 22 * math.sqrt(max(base or 0, 0) / 4e12))
+    near = {n for n in nodes if not focus or n == focus or graph.has_edge(n, focus) or graph.has_edge(focus, n)}
+    if cycle:
+        near = set(cycle)
     fig.add_trace(go.Scatter(
         x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text", text=[_esc(n) for n in nodes],
-        textposition="top center", showlegend=False,
-        marker=dict(size=sizes, color=[SEGMENT_COLOURS.get(segments.get(n, "private"), "#d62728") for n in nodes],
-                    line=dict(color=["black" if n == highlight else "white" for n in nodes], width=2)),
-        hovertext=[f"{_esc(n)} ({segments.get(n, 'private')})<br>size: "
+        textposition="middle right", textfont=dict(size=13, color=["#24292f" if n in near else "#c8ccd1" for n in nodes],
+                                                   shadow="1px 1px 2px white, -1px -1px 2px white, 1px -1px 2px white, "
+                                                          "-1px 1px 2px white"),
+        showlegend=False, name="parties", cliponaxis=False,
+        marker=dict(size=sizes, color=[ROLE_COLOURS.get(roles[n], "#7f7f7f") for n in nodes],
+                    opacity=[1.0 if n in near else 0.15 for n in nodes],
+                    line=dict(color=["black" if n == focus else "white" for n in nodes], width=2)),
+        hovertext=[f"<b>{_esc(n)}</b> · {roles[n]}<br>size: "
                    f"{'market cap ' + money(market_caps[n]) if not is_missing(market_caps.get(n)) else 'deal volume ' + money(volume.get(n, 0))}"
                    for n in nodes], hoverinfo="text"))
-    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(visible=False),
-                      yaxis=dict(visible=False), legend=dict(orientation="h", y=-0.02), plot_bgcolor="white")
+    cols = [r for r in ROLES + ["Other"] if r in roles.values()]
+    for r in cols:
+        x = next(pos[n][0] for n in nodes if roles[n] == r)
+        fig.add_annotation(text=f"<b>{r}</b>", x=x, y=1.06, xref="x", yref="y", showarrow=False,
+                           font=dict(size=13, color=ROLE_COLOURS.get(r, "#333")))
+    fig.update_layout(height=MAP_H - 140, margin=dict(l=10, r=10, t=20, b=10),
+                      xaxis=dict(visible=False, range=[0, 1.04]), yaxis=dict(visible=False, range=[-0.04, 1.1]),
+                      legend=dict(orientation="h", y=-0.02, font=dict(size=11)), plot_bgcolor="white",
+                      hoverlabel=dict(align="left"))
     return fig
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from metrics import financials as F
 from metrics.checks import CHECKS_BY_ID, PILLARS
 from metrics.engine import CARD_METRICS, history_lists
-from metrics.format import format_value
+from metrics.format import format_value, is_missing
 from screens import state
 from screens.charts import POLAR_SHORT
 
@@ -44,16 +44,26 @@ def render() -> None:
     fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100])), height=420, margin=dict(t=30, b=30))
     c1, c2 = st.columns([1, 1])
     c1.plotly_chart(fig, width="stretch", key="compare_polar")
-    rows = {"Grade": table["grade"], "Composite": table["composite"].round(0)}
+    score = lambda v: "n.a." if is_missing(v) else f"{v:.0f}"  # noqa: E731 - one vocabulary for missing values
+    rows = {"Grade": table["grade"], "Composite": table["composite"].map(score)}
     for p, lab in PILLARS.items():
-        rows[lab] = table[p].round(0)
+        rows[lab] = table[p].map(score)
+    why: list[str] = []
     for key, cid in CARD_METRICS.items():
-        unit = CHECKS_BY_ID[cid].unit
-        rows[CHECKS_BY_ID[cid].label] = sc.results[cid]["value"].reindex(picked).map(lambda v, u=unit: format_value(v, u))
-    rows["Latest FY"] = table["fiscal_year"].map(lambda y: "n.a." if pd.isna(y) else f"FY{int(y)}")
-    rows["Currency"] = table["currency"].fillna("n.a.")
-    comp = pd.DataFrame(rows).T.astype(str).replace({"nan": "n.a."})
-    c2.dataframe(comp, width="stretch", height=560)
+        check = CHECKS_BY_ID[cid]
+        res = sc.results[cid].reindex(picked)
+        rows[check.label] = res["value"].map(lambda v, u=check.unit: format_value(v, u))
+        for t in picked:
+            if is_missing(res.at[t, "value"]):
+                why.append(f"{t} · {check.label}: {check.explain(res.loc[t].to_dict(), table.at[t, 'currency'] or '')}")
+    rows["Scored on"] = table["fiscal_year"].map(lambda y: "n.a." if is_missing(y) else f"FY{int(y)}")
+    rows["Inputs on file"] = table["coverage"].map(lambda c: "n.a." if is_missing(c) else f"{c:.0%}")
+    rows["Currency"] = table["currency"].map(lambda c: c if isinstance(c, str) else "n.a.")
+    comp = pd.DataFrame(rows).T
+    c2.dataframe(comp, width="stretch", height=600)
+    if why:
+        with c2.expander(f"Why n.a. ({len(why)})"):
+            st.markdown("\n".join(f"- {state.md_escape(w)}" for w in why))
     idx = pd.Index(picked)
     spark = pd.DataFrame({"Revenue history": history_lists(sc.ctx.panel, F.REVENUE, idx),
                           "FCF history": history_lists(sc.ctx.panel, F.FCF_D, idx)})

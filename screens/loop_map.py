@@ -43,22 +43,36 @@ def render() -> None:
     g = lc.graph
     st.subheader(f"{g.number_of_nodes()} parties · {g.number_of_edges()} money flows · {len(lc.cycles)} cycles")
     segments = sc.ctx.companies["segment"].to_dict()
+    subsegments = sc.ctx.companies["subsegment"].to_dict()
     caps = sc.ctx.companies["market_cap_usd"].to_dict()
-    focus = st.selectbox("Focus on a company", ["(none)"] + sorted(n for n in g.nodes if n in segments), key="loop_focus")
+    c3, c4 = st.columns([1, 2])
+    focus = c3.selectbox("Focus on a company", ["(none)"] + sorted(g.nodes), key="loop_focus",
+                         help="Fades every party and money flow that does not touch this one.")
     focus = None if focus == "(none)" else focus
-    st.plotly_chart(network_figure(g, [c.nodes for c in lc.cycles], segments, caps, focus), width="stretch", key="network")
+    cycles = [c for c in lc.cycles if not focus or focus in c.nodes]
+    labels = {cycle_label(c): c.nodes for c in cycles}
+    if st.session_state.get("loop_cycle") not in ["(none)", *labels]:
+        st.session_state["loop_cycle"] = "(none)"
+    choice = c4.selectbox(f"Highlight a cycle ({len(cycles)}{' through ' + focus if focus else ''}, largest first)",
+                          ["(none)", *labels], key="loop_cycle",
+                          help="Draws the cycle's money flows thick and fades everything else.")
+    picked = labels.get(choice)
+    st.plotly_chart(network_figure(g, [c.nodes for c in lc.cycles], segments, caps, focus, subsegments, picked),
+                    width="stretch", key="network")
+    st.caption("Columns by role: chips and hardware sell to hyperscalers and neoclouds, which sell compute to AI labs, "
+               "funded by financiers. Edge width = disclosed amount; colour = flow kind; dashed = unconfirmed; dotted = "
+               "amount not disclosed. Hover an edge's middle for amount, basis, date and source.")
 
     tab1, tab2, tab3, tab4 = st.tabs(["Cycles", "Money flows (Sankey)", "Company exposure", "Stress test"])
     with tab1:
         cyc = pd.DataFrame([{"Cycle": " → ".join(c.nodes + c.nodes[:1]), "Length": c.length,
                              "Dollars carried (smallest edge)": money(c.amount_usd) if not pd.isna(c.amount_usd) else "undisclosed",
-                             "Smallest disclosed edge": money(c.min_known_usd)} for c in lc.cycles])
-        if focus and not cyc.empty:
-            cyc = cyc[cyc["Cycle"].str.contains(rf"(^|→ ){focus}( →|$)", regex=True)]
+                             "Smallest disclosed edge": money(c.min_known_usd)} for c in cycles])
         if cyc.empty:
             st.info("No cycle in the graph as of this date." if not focus else f"{focus} is on no cycle.")
         else:
             st.dataframe(cyc, hide_index=True, width="stretch")
+            st.caption("Pick a cycle in 'Highlight a cycle' above the map to draw it there.")
     with tab2:
         st.plotly_chart(sankey_figure(g), width="stretch", key="sankey")
         st.caption("Only flows with a disclosed, counted amount are drawn; see the deals table for the rest.")
@@ -104,6 +118,12 @@ def render() -> None:
             st.caption("Lost revenue = (1 − share honoured) × annual revenue from the counterparty (amount / term, "
                        "or its disclosed share of revenue); it comes off profit and cash flow one for one. "
                        "Companies whose exposure has no amount and term show no loss (not quantifiable).")
+
+
+def cycle_label(c) -> str:
+    """'NVDA → OpenAI → ORCL → NVDA · USD 100.0 bn' (the smallest edge's dollars, or undisclosed)."""
+    amount = money(c.amount_usd) if not pd.isna(c.amount_usd) else "undisclosed"
+    return f"{' → '.join(c.nodes + c.nodes[:1])} · {amount}"
 
 
 if __name__ == "__main__":

@@ -112,11 +112,13 @@ def render() -> None:
     years = view["fiscal_year"].astype("Int64").astype("string")
     view["fy"] = ("FY" + years).fillna("n.a.")
     view["coverage_pct"] = view["coverage"] * 100
-    view["nd_ebitda"] = view["net_debt_to_ebitda"]
-    for c in ("fcf_margin", "gross_margin"):
-        view[c] = view[c] * 100
-    cols = ["rank", "name", "segment", "grade", "composite", *PILLARS, "market_cap_bn", "fy", "coverage_pct", "nd_ebitda",
-            "fcf_margin", "gross_margin", "on_cycle", "revenue_hist", "fcf_hist"]
+    # one vocabulary for missing values: "n.a." (a numeric column would print "None")
+    view["nd_ebitda"] = text_of(view["net_debt_to_ebitda"], "{:.2f}x")
+    view["fcf_margin"] = text_of(view["fcf_margin"] * 100, "{:.1f}%")
+    view["gross_margin"] = text_of(view["gross_margin"] * 100, "{:.1f}%")
+    view["not_scored"] = not_scored(view)
+    cols = ["rank", "name", "segment", "grade", "composite", *PILLARS, "not_scored", "market_cap_bn", "fy",
+            "coverage_pct", "nd_ebitda", "fcf_margin", "gross_margin", "on_cycle", "revenue_hist", "fcf_hist"]
     mode = " (segment percentile)" if controls.relative else ""
     cfg = {
         "rank": st.column_config.NumberColumn("#", width="small"),
@@ -131,9 +133,13 @@ def render() -> None:
                                           "statement and balance sheet are all on file (a newer partial year is not scored)."),
         "coverage_pct": st.column_config.ProgressColumn("Inputs on file", min_value=0, max_value=100, format="%.0f%%",
                                                         help=HELP["coverage"]),
-        "nd_ebitda": st.column_config.NumberColumn("Net debt / EBITDA (x)", format="%.2f", help=HELP["net_debt_to_ebitda"]),
-        "fcf_margin": st.column_config.NumberColumn("FCF margin (%)", format="%.1f", help=HELP["fcf_margin"]),
-        "gross_margin": st.column_config.NumberColumn("Gross margin (%)", format="%.1f", help=HELP["gross_margin"]),
+        "not_scored": st.column_config.TextColumn("n.a. pillars (why)", help="Pillars shown blank have fewer than half "
+                                                  "of their checks computable from reported data: not scored, and left "
+                                                  "out of the composite. The scorecard names each missing input."),
+        "nd_ebitda": st.column_config.TextColumn("Net debt / EBITDA", help=HELP["net_debt_to_ebitda"] + " n.a. = not "
+                                                 "computable (the scorecard says which input is missing)."),
+        "fcf_margin": st.column_config.TextColumn("FCF margin", help=HELP["fcf_margin"]),
+        "gross_margin": st.column_config.TextColumn("Gross margin", help=HELP["gross_margin"]),
         "on_cycle": st.column_config.CheckboxColumn("On a loop cycle", help="Money paid out returns through the loop."),
         "revenue_hist": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
         "fcf_hist": st.column_config.LineChartColumn("FCF history (reporting currency)"),
@@ -163,6 +169,33 @@ def render() -> None:
             if note:
                 st.caption(note)
             st.plotly_chart(fig, width="stretch", key="scatter")
+
+
+def text_of(values: pd.Series, fmt: str) -> pd.Series:
+    """Numbers as text in ``fmt`` ('{:.1f}%'), missing ones as 'n.a.' (vectorised over the column)."""
+    out = pd.Series("n.a.", index=values.index, dtype=object)
+    ok = values.notna()
+    out[ok] = [fmt.format(v) for v in values[ok].to_numpy(dtype=float)]
+    return out
+
+
+def not_scored(table: pd.DataFrame) -> pd.Series:
+    """Per company, the pillars left out for lack of data: 'Balance sheet: 2 of 6 checks; ...' ('' when none)."""
+    from metrics.checks import checks_of
+    from screens.charts import PILLAR_SHORT
+
+    parts = []
+    for p in PILLARS:
+        status, n_ok = table[f"{p}_status"], table[f"{p}_computable"].fillna(0).astype(int).astype(str)
+        total = str(len(checks_of(p)))
+        text = PILLAR_SHORT[p] + ": " + n_ok + " of " + total + " checks"
+        if p == "loop_exposure":
+            text = text.where(status != "n.a. — no loop data", PILLAR_SHORT[p] + ": no loop data")
+        parts.append(text.where(status != "ok", ""))
+    joined = pd.Series("", index=table.index, dtype=object)
+    for part in parts:  # "a; b" without empty pieces, column-wise (no per-row Python)
+        joined = joined + np.where((joined != "") & (part != ""), "; ", "") + part
+    return joined
 
 
 def _history_view(sc, result: pd.DataFrame, weights: dict) -> None:

@@ -82,7 +82,7 @@ def test_preset_applies_its_filter_and_weights():
     assert at.session_state["w_pricing_power"] == 3.0
     assert at.checkbox(key="f_use_gm").value is True
     df = at.dataframe[0].value
-    assert (df["gross_margin"] >= 40).all()
+    assert (df["gross_margin"].str.rstrip("%").astype(float) >= 40).all()  # shown as text: n.a. never passes
 
 
 def test_query_params_restore_the_scorecard_view():
@@ -140,3 +140,12 @@ def test_compare_accepts_tickers_from_the_link():
     at = app({"tickers": "MSFT,AMZN,BOGUS"}, page="screens/compare.py")
     assert not at.exception
     assert at.multiselect[0].value == ["MSFT", "AMZN"]
+
+
+def test_compare_speaks_one_vocabulary_for_missing_values():
+    at = app({"tickers": "MSFT,GEV"}, page="screens/compare.py")  # GEV has few reported figures
+    assert not at.exception
+    table = at.dataframe[0].value
+    cells = set(table.astype(str).to_numpy().ravel())
+    assert "n.a." in cells and not cells & {"None", "nan", "NaN", "<NA>"}
+    assert any(e.label.startswith("Why n.a.") for e in at.expander)

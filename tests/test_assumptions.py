@@ -271,3 +271,34 @@ def test_bad_assumption_parameters_in_a_link_are_ignored_with_a_notice():
     text = " ".join(w.value for w in at.warning)
     assert "server life" in text and "debt basis" in text
     assert at.session_state["gpu_life"] == "as reported" and at.session_state["debt_basis"] == "reported"
+
+
+@pytest.mark.usefixtures("clear_streamlit_caches")
+def test_changed_since_the_last_refresh_compares_with_the_data_the_refresh_replaced(isolated_cache):
+    import time
+
+    from data.cache import Cache
+    from data.loader import last_refresh, load_dataset
+    from tests.test_data_live import _result, good_ticker, yf_frame
+
+    cache = Cache(isolated_cache)
+    assert last_refresh(cache) is None
+    cache.write(_result(lambda s: good_ticker(), tickers=("MSFT",)))
+    time.sleep(0.01)
+
+    def better(sym):
+        t = good_ticker()
+        t.income_stmt = yf_frame({"Total Revenue": [999.0, 80.0], "Gross Profit": [600.0, 50.0]},
+                                 ["2025-01-26", "2024-01-28"])
+        return t
+
+    cache.write(_result(better, tickers=("MSFT",)))
+    revenue = lambda ds: ds.statements.query("ticker == 'MSFT' and field == 'Total Revenue'")["value"].max()  # noqa: E731
+    assert revenue(load_dataset(cache)) == 999.0 and revenue(load_dataset(cache, before_last_refresh=True)) == 100.0
+    assert last_refresh(cache) is not None
+    at = run_app({"ticker": "MSFT"})
+    at.switch_page("screens/scorecard.py").run()
+    at.session_state["card_view"] = "History"
+    at.run()
+    assert not at.exception
+    assert any(c.value.startswith("Since the last refresh (") and "composite" in c.value for c in at.caption)

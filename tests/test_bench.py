@@ -39,3 +39,16 @@ def test_the_table_lines_up_every_row(capsys):
     assert len(lines) == 4 and set(lines[1]) == {"-", " "}
     value_col = lines[0].index("median")
     assert lines[2][value_col:].startswith("1 s") and lines[3][value_col:].startswith("10 s")
+
+
+def test_refresh_rows_report_the_ratio_to_the_request_floor_and_requests_per_ticker(monkeypatch):
+    from bench.refresh import RefreshRun
+
+    # 222 requests (3 of them answered 429) for 34 listed + 3 unknown tickers in 12.0 s:
+    # floor = 222 x 0.2 s / 4 = 11.1 s, ratio 1.08x (<= 1.2x: met); (222 - 3) / 34 = 6.4 requests a ticker
+    monkeypatch.setattr("bench.refresh.refresh_once", lambda latency: RefreshRun(12.0, 37, 222, 3, {"ok": 34}, 34))
+    main, detail = report.refresh_rows(1)
+    assert (main.value, main.ratio, main.met) == ("12.0 s", "1.08x", "yes")
+    assert main.baseline.startswith("11.1 s") and detail.value == "6.4 / 3"
+    monkeypatch.setattr("bench.refresh.refresh_once", lambda latency: RefreshRun(14.0, 37, 222, 3, {"ok": 34}, 34))
+    assert report.refresh_rows(1)[0].met == "NO"  # 1.26x

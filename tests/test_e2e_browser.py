@@ -102,3 +102,34 @@ def test_two_browser_sessions_keep_their_own_filters(server):
         assert not bob.get_by_role("checkbox", name="Exclude companies on a loop cycle").is_checked()
         assert _match_count(alice) == (n_alice, total)
         browser.close()
+
+
+LABEL_BOXES = """() => {
+  const chart = document.querySelector('[data-testid="stPlotlyChart"]');
+  return [...chart.querySelectorAll('.scatterlayer .textpoint text')]
+    .map(t => { const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.top, r.right, r.bottom]; })
+    .filter(b => b[3] > b[1] && b[4] > b[2]);
+}"""
+
+
+def test_loop_map_labels_do_not_overlap_at_1600x900(server):
+    """The picture the article is about, as an investor would post it: every party's label readable."""
+    from playwright.sync_api import sync_playwright
+
+    url, chromium = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.goto(f"{url}/loop")
+        page.wait_for_function(RENDERED, arg=CHARTS, timeout=60_000)
+        page.wait_for_timeout(800)
+        boxes = page.evaluate(LABEL_BOXES)
+        assert len(boxes) >= 20, boxes  # every party of the web is labelled
+        overlaps = [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                    if a[1] < b[3] - 1 and b[1] < a[3] - 1 and a[2] < b[4] - 1 and b[2] < a[4] - 1]
+        assert not overlaps, overlaps
+        out = ROOT / ("docs" if os.environ.get("KOSMOS_UPDATE_DOCS") else "tests/_artifacts")
+        out.mkdir(parents=True, exist_ok=True)
+        page.locator('[data-testid="stPlotlyChart"]').first.screenshot(path=str(out / "loop_map.png"))
+        browser.close()
+    assert (out / "loop_map.png").stat().st_size > 10_000

@@ -193,3 +193,28 @@ def test_lower_honoured_share_never_raises_a_score(p1, p2):
         if not (pd.isna(x) or pd.isna(y)):
             assert x <= y + 1e-9, col
     assert a.at["SELL", "revenue_after"] <= b.at["SELL", "revenue_after"]
+
+
+@pytest.mark.usefixtures("clear_streamlit_caches")
+def test_loop_map_focus_and_cycle_highlight_in_the_app():
+    import json
+
+    from tests.conftest import run_app
+
+    at = run_app()
+    at.switch_page("screens/loop_map.py").run()
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    parties = next(t for t in fig["data"] if t.get("name") == "parties")
+    annotations = {a["text"] for a in fig["layout"]["annotations"]}
+    assert {"<b>Chips & hardware</b>", "<b>Hyperscalers</b>", "<b>AI labs</b>"} <= annotations  # columns by role
+    opts = at.selectbox(key="loop_cycle").options
+    assert opts[0] == "(none)" and len(opts) > 1
+    at.selectbox(key="loop_cycle").select(opts[1]).run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    parties = next(t for t in fig["data"] if t.get("name") == "parties")
+    cycle_nodes = opts[1].split(" · ")[0].split(" → ")
+    lit = {n for n, o in zip(parties["text"], parties["marker"]["opacity"]) if o == 1.0}
+    assert lit == set(cycle_nodes)  # the cycle stands out, everything else fades
+    at.selectbox(key="loop_focus").select("ORCL").run()
+    assert all("ORCL" in o for o in at.selectbox(key="loop_cycle").options[1:])  # cycles through the focus only
