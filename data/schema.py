@@ -11,17 +11,16 @@ returns two tidy tables that ``metrics/`` reads and nothing else:
 * **market** -- ``ticker, price_currency, market_cap, shares_outstanding,
   as_of, source``; ``market_cap`` is in ``price_currency``.
 
-Validation uses pandera; every error names the file, the row (0-based data
-row and 1-based line in the file) and the column.
+The pandera schemas that validate files live in :mod:`data.validation` (imported
+only when a file is actually validated); every error names the file, the row
+(0-based data row and 1-based line in the file) and the column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 STATEMENT_COLUMNS: list[str] = [
     "ticker", "fiscal_year", "period_end", "currency", "field", "value", "source",
@@ -64,136 +63,10 @@ _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 
-def _finite(s: pd.Series) -> pd.Series:
-    return pd.Series(np.isfinite(s.to_numpy(dtype=float, na_value=np.nan)), index=s.index)
-
-
-STATEMENTS_SCHEMA = pa.DataFrameSchema(
-    {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
-        "fiscal_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
-        "period_end": pa.Column(str, pa.Check.str_matches(_DATE), nullable=False),
-        "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
-        "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS), nullable=False),
-        "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
-        "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
-        # the compiler's basis note (continuing operations, local vs 20-F basis, ...); optional
-        "note": pa.Column(str, nullable=True, required=False),
-    },
-    strict=True,
-    ordered=False,
-    coerce=True,
-    unique=["ticker", "fiscal_year", "field"],
-    name="statements",
-)
-
-MARKET_SCHEMA = pa.DataFrameSchema(
-    {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False, unique=True),
-        "price_currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
-        "market_cap": pa.Column(float, pa.Check.gt(0), nullable=True),
-        "shares_outstanding": pa.Column(float, pa.Check.gt(0), nullable=True),
-        "as_of": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=False),
-        "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
-        "note": pa.Column(str, nullable=True, required=False),
-    },
-    strict=True,
-    ordered=False,
-    coerce=True,
-    name="market",
-)
-
-UNIVERSE_SCHEMA = pa.DataFrameSchema(
-    {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False, unique=True),
-        "name": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
-        "segment": pa.Column(str, pa.Check.isin(list(SEGMENTS)), nullable=False),
-        "subsegment": pa.Column(str, nullable=True),
-        "country": pa.Column(str, nullable=True),
-        "price_currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
-        "origin": pa.Column(str, nullable=False),
-    },
-    strict=True,
-    ordered=False,
-    coerce=True,
-    name="universe",
-)
-
-CROSSCHECK_SCHEMA = pa.DataFrameSchema(
-    {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
-        "fiscal_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
-        "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS + ["Free Cash Flow", "EBITDA"]), nullable=False),
-        "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
-        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
-        "note": pa.Column(str, nullable=True),
-    },
-    strict=True,
-    coerce=True,
-    name="crosscheck",
-)
-
-EXPLANATIONS_SCHEMA = pa.DataFrameSchema(
-    {
-        "rule": pa.Column(str, nullable=False),
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
-        "fiscal_year": pa.Column(float, nullable=True),
-        "explanation": pa.Column(str, pa.Check.str_length(min_value=10), nullable=False),
-    },
-    strict=True,
-    coerce=True,
-    name="explanations",
-)
-
 COMMITMENT_KINDS = (
     "operating_lease_liability", "operating_lease_liability_current", "operating_lease_liability_noncurrent",
     "finance_lease_liability", "finance_lease_liability_current", "finance_lease_liability_noncurrent",
     "lease_not_commenced", "purchase_commitment", "guarantee", "spv_financing", "other_commitment",
-)
-
-COMMITMENTS_SCHEMA = pa.DataFrameSchema(
-    {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
-        "as_of": pa.Column(str, pa.Check.str_matches(_DATE), nullable=False),
-        "kind": pa.Column(str, pa.Check.isin(list(COMMITMENT_KINDS)), nullable=False),
-        "item": pa.Column(str, pa.Check.str_length(min_value=3), nullable=False),
-        "amount": pa.Column(float, [pa.Check.gt(0), pa.Check(_finite, error="finite number")], nullable=False),
-        "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
-        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
-        "basis": pa.Column(str, pa.Check.isin(["filing", "secondary", "unverified"]), nullable=False),
-        "note": pa.Column(str, nullable=True),
-    },
-    strict=True,
-    coerce=True,
-    unique=["ticker", "as_of", "item"],
-    name="commitments",
-)
-
-USEFUL_LIVES_SCHEMA = pa.DataFrameSchema(
-    {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
-        "asset_class": pa.Column(str, nullable=False),
-        "useful_life_years": pa.Column(float, pa.Check.in_range(0.5, 50), nullable=True),
-        "effective_from": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=True),
-        "previous_life_years": pa.Column(float, pa.Check.in_range(0.5, 50), nullable=True),
-        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
-        "note": pa.Column(str, nullable=True),
-    },
-    strict=True,
-    coerce=True,
-    name="useful_lives",
-)
-
-FX_SCHEMA = pa.DataFrameSchema(
-    {
-        "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False, unique=True),
-        "usd_per_unit": pa.Column(float, pa.Check.gt(0), nullable=False),
-        "as_of": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=False),
-        "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
-    },
-    strict=True,
-    coerce=True,
-    name="fx",
 )
 
 
@@ -223,37 +96,6 @@ class DataValidationError(ValueError):
         shown = "\n".join(f"- {i}" for i in issues[:20])
         more = f"\n... and {len(issues) - 20} more" if len(issues) > 20 else ""
         super().__init__(f"{len(issues)} data error(s):\n{shown}{more}")
-
-
-def _issues_from(err: pa.errors.SchemaErrors, file: str) -> list[ValidationIssue]:
-    issues: list[ValidationIssue] = []
-    cases = err.failure_cases
-    for rec in cases.to_dict("records"):
-        idx = rec.get("index")
-        row = int(idx) if idx is not None and not pd.isna(idx) else None
-        col = rec.get("column")
-        col = None if col is None or (isinstance(col, float) and np.isnan(col)) else str(col)
-        check = str(rec.get("check"))
-        value = rec.get("failure_case")
-        issues.append(ValidationIssue(file, row, col, f"failed {check} (value: {value!r})"))
-    return issues
-
-
-def validate(df: pd.DataFrame, schema: pa.DataFrameSchema, file: str) -> pd.DataFrame:
-    """Validate and coerce ``df`` against ``schema``.
-
-    Returns the coerced frame; raises :class:`DataValidationError` naming file,
-    row and column of every problem (missing columns are reported without a row).
-    """
-    missing = [c for c, col in schema.columns.items() if c not in df.columns and col.required]
-    if missing:
-        raise DataValidationError(
-            [ValidationIssue(file, None, c, "required column is missing") for c in missing]
-        )
-    try:
-        return schema.validate(df.reset_index(drop=True), lazy=True)
-    except pa.errors.SchemaErrors as err:
-        raise DataValidationError(_issues_from(err, file)) from None
 
 
 def empty_statements() -> pd.DataFrame:

@@ -107,7 +107,7 @@ def adjusted_debt(ctx: Context) -> pd.DataFrame:
     cur = ctx.companies["currency"]
     counted = sel[sel["counted"] & (sel["currency"] == sel["ticker"].map(cur))]
     counted = counted.assign(group=counted["kind"].map(kind_group))
-    by_group = counted.pivot_table(index="ticker", columns="group", values="amount", aggfunc="sum")
+    by_group = counted.groupby(["ticker", "group"])["amount"].sum().unstack("group")
     out = pd.DataFrame(index=idx)
     out["reported_debt"] = ctx.latest_col(F.TOTAL_DEBT)
     out["cash"] = ctx.latest_col(F.CASH)

@@ -170,8 +170,9 @@ def exposure_inputs(ctx: Context) -> pd.DataFrame:
     cnt = counted(d, lc.include_low)
     nodes = set(lc.graph.nodes)
     rev_deals = d[d["flow"].isin(REVENUE_FLOWS)]
-    annual = rev_deals.apply(lambda r: annualised_amount(r["amount_usd"], r["term_years"]), axis=1) if len(rev_deals) else pd.Series(dtype=float)
-    annual = annual.where(cnt.reindex(rev_deals.index, fill_value=False)) if len(rev_deals) else annual
+    term = pd.to_numeric(rev_deals["term_years"], errors="coerce")
+    annual = (pd.to_numeric(rev_deals["amount_usd"], errors="coerce") / term.where(term > 0))  # annualised_amount, vectorised
+    annual = annual.where(cnt.reindex(rev_deals.index, fill_value=False))
     rev_deals = rev_deals.assign(annual_usd=annual)
     inflow_annual = rev_deals.groupby("payee")["annual_usd"].sum(min_count=1)
     pe = pd.to_datetime(ctx.companies["period_end"], errors="coerce").reindex(idx)

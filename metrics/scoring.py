@@ -79,7 +79,7 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     if not adjustments.useful_lives.empty:
         def adjust(panel: pd.DataFrame) -> pd.DataFrame:
             return D.apply_gpu_life(panel, adjustments.useful_lives, adjustments.servers, assumptions.gpu_life)
-    full_panel = F.build_panel(statements[statements["ticker"].isin(uni.index)], adjust)
+    full_panel = F.build_panel(_in_universe(statements, uni.index), adjust)
     latest = F.scoring_rows(full_panel)
     panel = F.up_to_scoring_year(full_panel, latest["fiscal_year"])
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)
@@ -104,6 +104,18 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
         ctx.extra["commitments"] = adjustments.commitments
         ctx.extra["commitments_upto"] = commitments_upto
     return ctx
+
+
+def _in_universe(statements: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
+    """Rows of companies in the universe; no copy when every company is (the common case).
+
+    Tested on the distinct tickers with a set: pandas' ``isin`` on Arrow strings
+    costs ~40 ms for 5,000 companies.
+    """
+    universe = set(tickers)
+    distinct = pd.unique(statements["ticker"])
+    known = [t for t in distinct if t in universe]
+    return statements if len(known) == len(distinct) else statements[statements["ticker"].isin(known)]
 
 
 def run_checks(ctx: Context) -> dict[str, pd.DataFrame]:

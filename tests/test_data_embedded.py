@@ -89,3 +89,24 @@ def test_validate_cli_json_reports_coverage_identities_and_cross_checks():
     assert xc["revenue_cross_checked"] + len([m for m in xc["not_cross_checked"] if m["figure"] == "revenue"]) > 0
     nvda = next(c for c in rep["per_company"] if c["ticker"] == "NVDA")
     assert nvda["scoring_year"] >= 2025 and nvda["coverage"] > 0.5
+
+
+def test_validated_tables_are_reused_only_for_identical_files(tmp_path, isolated_cache):
+    from data.embedded import validated_csv
+
+    good = tmp_path / "fundamentals.csv"
+    good.write_text("ticker,fiscal_year,period_end,currency,field,value,source\n"
+                    "MSFT,2025,2025-06-30,USD,Total Revenue,281724000000,https://x\n")
+    first = validated_csv(good, "statements")
+    assert list((isolated_cache / "validated").glob("fundamentals-*.pkl"))  # kept for the next start
+    again = validated_csv(good, "statements")
+    pd.testing.assert_frame_equal(first, again)
+    good.write_text(good.read_text().replace("281724000000", "abc"))  # same name, new bytes: validated again
+    with pytest.raises(DataValidationError, match="column 'value'"):
+        validated_csv(good, "statements")
+    (isolated_cache / "validated").chmod(0o500)  # a read-only cache folder only costs a validation
+    try:
+        good.write_text(good.read_text().replace("abc", "1"))
+        assert validated_csv(good, "statements")["value"].iloc[0] == 1.0
+    finally:
+        (isolated_cache / "validated").chmod(0o700)
