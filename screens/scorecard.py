@@ -15,7 +15,7 @@ from data.embedded import EMBEDDED_SOURCE_LABEL
 from data.loader import YAHOO_SOURCE_LABEL
 from metrics.checks import PILLARS
 from metrics.engine import history, history_of, scorecard
-from metrics.format import format_value, money, pct, times
+from metrics.format import format_value, money, times
 from screens import state
 from screens.charts import CARD_H, CARD_W, coverage_label, scorecard_figure
 from screens.export import safe_csv

@@ -143,6 +143,18 @@ def _parse_weights(text: str) -> dict[str, float] | None:
     return dict(zip(PILLARS, vals))
 
 
+def _from_link(qp, key: str, parse, message: str):
+    """The parsed value of link parameter ``key``; None when absent, or when invalid (then ``message``,
+    formatted with the first 40 characters of the raw value, becomes a notice)."""
+    raw = qp.get(key)
+    if raw is None:
+        return None
+    value = parse(raw)
+    if value is None:
+        notice(message.format(raw[:40]))
+    return value
+
+
 def _parse_gpu_life(text: str) -> float | None:
     """'4' / '4.5' -> 4.0 / 4.5 when one of the offered lives; None otherwise."""
     try:
@@ -181,34 +193,23 @@ def init_from_query_params() -> None:
             notice(f"Ignored unknown preset in the link: {preset[:40]!r}.")
     chosen = presets[st.session_state.get("preset", DEFAULT_PRESET)]
     weights = dict(chosen.weights)
-    w = qp.get("w")
-    if w is not None:
-        parsed = _parse_weights(w)
-        if parsed is None:
-            notice(f"Ignored invalid weights in the link: {w[:40]!r} (expected four numbers 0–5, e.g. 1,1,1,1).")
-        else:
-            weights = parsed
+    parsed = _from_link(qp, "w", _parse_weights,
+                        "Ignored invalid weights in the link: {!r} (expected four numbers 0–5, e.g. 1,1,1,1).")
+    if parsed is not None:
+        weights = parsed
     for p in PILLARS:
         st.session_state[f"w_{p}"] = float(weights[p])
-    mode = qp.get("mode")
+    mode = _from_link(qp, "mode", lambda m: m if m in ("absolute", "relative") else None,
+                      "Ignored unknown mode {!r} (use absolute or relative).")
     if mode is not None:
-        if mode in ("absolute", "relative"):
-            st.session_state["relative"] = mode == "relative"
-        else:
-            notice(f"Ignored unknown mode {mode[:20]!r} (use absolute or relative).")
-    gpu = qp.get("gpu")
-    if gpu is not None:
-        life = _parse_gpu_life(gpu)
-        if life is None:
-            notice(f"Ignored invalid server life in the link: {gpu[:20]!r} (use 3 to 6 in steps of 0.5).")
-        else:
-            st.session_state["gpu_life"] = life
-    debt = qp.get("debt")
+        st.session_state["relative"] = mode == "relative"
+    life = _from_link(qp, "gpu", _parse_gpu_life, "Ignored invalid server life in the link: {!r} (use 3 to 6 in steps of 0.5).")
+    if life is not None:
+        st.session_state["gpu_life"] = life
+    debt = _from_link(qp, "debt", lambda d: d if d in ("reported", "adjusted") else None,
+                      "Ignored unknown debt basis {!r} (use reported or adjusted).")
     if debt is not None:
-        if debt in ("reported", "adjusted"):
-            st.session_state["debt_basis"] = debt
-        else:
-            notice(f"Ignored unknown debt basis {debt[:20]!r} (use reported or adjusted).")
+        st.session_state["debt_basis"] = debt
     known = set(dataset().universe["ticker"])
     if "ticker" in qp:
         good, bad = parse_tickers(qp.get("ticker"), known, limit=1)
