@@ -314,21 +314,6 @@ def input_coverage(latest: pd.DataFrame) -> pd.Series:
     return latest[cols].notna().sum(axis=1) / len(SCORING_INPUTS)
 
 
-def latest_year(panel: pd.DataFrame) -> pd.DataFrame:
-    """The latest fiscal year per ticker (the newest year holding any value).
-
-    Values of different years are never mixed: a field missing in the latest
-    year stays missing even if an older year has it. Index: ticker; the year
-    is the column ``fiscal_year``.
-    """
-    out = panel.reset_index(level="fiscal_year")
-    if panel.empty:
-        return out
-    codes = panel.index.codes[0]
-    last = np.flatnonzero(np.r_[codes[1:] != codes[:-1], True])  # panel is sorted by (ticker, year)
-    return out.iloc[last]
-
-
 def _ticker_blocks(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Index]:
     """``series`` sorted by (ticker, fiscal_year), the first and last row of each ticker's block, and the tickers.
 

@@ -62,29 +62,41 @@ def render() -> None:
     st.header("Data sources and as-of dates")
     yr = ds.fiscal_year_range
     st.markdown(
-        f"- **Embedded data set**: reported annual figures compiled from filings and statement pages, one value "
-        f"per row with its source URL, fiscal years FY{yr[0]}–FY{yr[1]} (each company's latest year differs: see its "
-        f"scorecard). Nothing is filled, estimated or interpolated; derived numbers (EBITDA when not reported, FCF "
-        f"when not reported, net debt) are computed at run time.\n"
+        f"- **Embedded data set**: reported annual figures compiled by the project from filings, SEC R pages, "
+        f"press-release statements and statement pages (`data/reference/`), plus the shared starting input; one "
+        f"value per row with its source URL and basis note, fiscal years FY{yr[0]}–FY{yr[1]} (each company's "
+        f"scoring year differs: see its scorecard). Nothing is filled, estimated or interpolated; derived numbers "
+        f"(totals from parts, EBITDA, FCF, net debt) are computed at run time and labelled. `python -m data "
+        f"validate` checks accounting identities, units and period ends, cross-checks revenue and FCF against a "
+        f"second page and reproduces independently published ratios.\n"
         f"- **Market caps** carry their own dates; they are not one snapshot.\n"
         f"- **Yahoo Finance** (live refresh through yfinance): annual statements and quote data; cached locally "
         f"with the fetch time; older than 24 h is flagged stale.\n"
-        f"- **FX**: live rates from Yahoo (e.g. TWDUSD=X) after a refresh; offline only USD is known, so "
-        f"cross-currency metrics of non-USD reporters are n.a. rather than guessed.\n"
+        f"- **FX**: live rates from Yahoo (e.g. TWDUSD=X) after a refresh; offline the embedded table holds dated, "
+        f"sourced EUR and JPY quotes (no TWD rate was found on a page, so TSMC's FCF yield is n.a. offline) — a "
+        f"missing rate gives n.a., never a guess.\n"
         f"- **Loop data**: deals and disclosed concentration compiled from news and filings (2023 to mid-2026), "
         f"each with a confidence flag: excluded (terminated, not executed, stake valuations), low (unconfirmed or "
-        f"estimated; counted only on request), medium ('up to', announced), high.")
+        f"estimated; counted only on request), medium ('up to', announced), high.\n"
+        f"- **Commitments and server lives**: leases, purchase commitments, backstops and SPV financing, and the "
+        f"disclosed useful lives of servers, each a sourced row (basis: filing, secondary, or unverified — shown, "
+        f"never counted).")
     st.header("Limitations")
     st.markdown(
-        "- Coverage is uneven: several companies lack balance-sheet or cash-flow lines; the chips segment has no "
-        "embedded figures yet and is scored only after a live refresh.\n"
+        "- Coverage is uneven: the share of scoring inputs on file differs by company (the screener's 'Inputs on "
+        "file' column); several companies lack balance-sheet lines, so their balance-sheet pillar is 'insufficient "
+        "data' rather than guessed.\n"
         "- A missing check scores zero points, so pillar scores also measure how verifiable a company is.\n"
-        "- Multi-year checks judge every fiscal year on record (from the first to the latest year with any reported "
-        "figure), so a missing year never flatters a company: FCF consistency counts a year without FCF as not "
-        "positive; gross-margin stability and the weakest-year stress need a gross margin in every year; trends run "
-        "between the first and the latest year and need both ends. The price: companies with gaps in the filings "
-        "get more n.a. checks.\n"
-        "- Loop amounts are headline values; deals without a term cannot be annualised.\n"
+        "- Multi-year checks judge every fiscal year on record up to the scoring year, so a missing year never "
+        "flatters a company: FCF consistency counts a year without FCF as not positive; gross-margin stability and "
+        "the weakest-year stress need a gross margin in every year; trends run between the first and the scoring "
+        "year and need both ends.\n"
+        "- The server-life assumption moves operating income, not gross profit or net income (where server "
+        "depreciation sits inside cost of revenue, and the tax effect, are not disclosed line by line); without a "
+        "disclosed servers PP&E the base is approximated from capex (an upper bound).\n"
+        "- Adjusted debt adds the latest disclosure of each commitment; purchase commitments are not debt in the "
+        "accounting sense but fixed outflows of the build-out. EBITDAR is not formed (lease cost not compiled).\n"
+        "- Score history has no dated market caps: FCF yield is n.a. in every historical year.\n"
         "- The stress test removes lost revenue one for one from profit and cash flow (costs fixed in the short run).")
 
 

@@ -325,14 +325,15 @@ def test_record_span_and_its_end_values_keep_gaps_visible():
     assert ends.loc["A"].isna().all()
 
 
-def test_panel_pivot_first_value_wins_and_latest_year_does_not_mix_years():
-    from metrics.financials import build_panel, first_and_last, latest_year
+def test_panel_pivot_first_value_wins_and_the_scoring_row_does_not_mix_years():
+    from metrics.financials import build_panel, first_and_last, scoring_rows
 
     rows = statements_from([("B", 2024, "Total Revenue", 5), ("A", 2023, "Total Revenue", 1),
                             ("A", 2024, "Gross Profit", 2), ("A", 2023, "Total Revenue", 99)])
     panel = build_panel(rows)
     assert panel.loc[("A", 2023), "Total Revenue"] == 1  # duplicate: the first value wins
-    lat = latest_year(panel)
+    lat = scoring_rows(panel)  # no complete year: the latest one, flagged, never topped up from 2023
     assert lat.loc["A", "fiscal_year"] == 2024 and math.isnan(lat.loc["A", "Total Revenue"])
+    assert not lat.loc["A", "complete"]
     fl = first_and_last(panel["Total Revenue"])
     assert fl.loc["A", "first_year"] == 2023 and fl.loc["A", "n_years"] == 1 and fl.loc["B", "last"] == 5
