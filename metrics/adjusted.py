@@ -102,8 +102,7 @@ def adjusted_debt(ctx: Context) -> pd.DataFrame:
     if "adjusted_debt" in ctx.derived:
         return ctx.derived["adjusted_debt"]
     idx = ctx.index
-    commitments = ctx.extra.get("commitments", empty_commitments())
-    sel = select_commitments(commitments, ctx.extra.get("commitments_upto"))
+    sel = _selected(ctx)
     cur = ctx.companies["currency"]
     counted = sel[sel["counted"] & (sel["currency"] == sel["ticker"].map(cur))]
     counted = counted.assign(group=counted["kind"].map(kind_group))
@@ -122,6 +121,14 @@ def adjusted_debt(ctx: Context) -> pd.DataFrame:
     out["ratio"] = F.safe_divide(out["adjusted_net_debt"], out["ebitda"])
     ctx.derived["adjusted_debt"] = out
     return out
+
+
+def _selected(ctx: Context) -> pd.DataFrame:
+    """:func:`select_commitments` of the context's commitments, computed once per context."""
+    if "commitments_selected" not in ctx.derived:
+        ctx.derived["commitments_selected"] = select_commitments(
+            ctx.extra.get("commitments", empty_commitments()), ctx.extra.get("commitments_upto"))
+    return ctx.derived["commitments_selected"]
 
 
 def adjusted_band(ratio: float) -> str:
@@ -186,7 +193,7 @@ def bridge(ctx: Context, ticker: str) -> dict[str, Any]:
     """The card panel 'debt as reported -> adjusted' for one company (JSON-ready), every line sourced."""
     a = adjusted_debt(ctx).loc[ticker]
     cur = ctx.companies.at[ticker, "currency"]
-    sel = select_commitments(ctx.extra.get("commitments", empty_commitments()), ctx.extra.get("commitments_upto"))
+    sel = _selected(ctx)
     rows = sel[sel["ticker"] == ticker].sort_values(["counted", "kind", "as_of_date"], ascending=[False, True, False])
     lines = [{"line": KIND_LABELS[kind_group(r.kind)], "item": r.item, "as_of": r.as_of, "amount": float(r.amount),
               "currency": r.currency, "counted": bool(r.counted and r.currency == cur),

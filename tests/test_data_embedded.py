@@ -80,6 +80,7 @@ def test_validate_cli_json_reports_coverage_identities_and_cross_checks():
     assert rep["companies"] == 34 and len(rep["segments"]) == 4
     assert rep["companies_with_figures"] == 34 and rep["companies_without_figures"] == []
     assert rep["unsourced_values"] == 0
+    assert rep["identity_violations"]["unexplained"] == 0 and rep["ok"] is True  # a new break must be fixed or explained
     assert rep["share_with_2plus_fiscal_years"]["of_all_companies"] == 1.0
     assert set(rep["done_when"]) >= {"coverage_95pct_for_all", "no_unexplained_identity_violations",
                                      "market_caps_within_30_days"}
