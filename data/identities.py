@@ -151,11 +151,12 @@ def period_rules(statements: pd.DataFrame) -> list[Violation]:
     return out
 
 
-def fcf_rules(statements: pd.DataFrame, crosscheck: pd.DataFrame, tol: float = 0.01) -> list[Violation]:
-    """A cross-check page's FCF against OCF + CapEx of the compiled figures."""
+def fcf_rules(values: pd.DataFrame, sources: pd.DataFrame, crosscheck: pd.DataFrame,
+              tol: float = 0.01) -> list[Violation]:
+    """A cross-check page's FCF against OCF + CapEx of the compiled figures (``values``/``sources``: wide,
+    by (ticker, fiscal_year), as :func:`identity_violations` pivots them once)."""
     if crosscheck.empty:
         return []
-    values, sources = _wide(statements, "value"), _wide(statements, "source")
     if OCF not in values or CAPEX not in values:
         return []
     out = []
@@ -195,7 +196,7 @@ def identity_violations(statements: pd.DataFrame, crosscheck: pd.DataFrame | Non
     v += unit_rules(statements)
     v += period_rules(statements)
     if crosscheck is not None:
-        v += fcf_rules(statements, crosscheck)
+        v += fcf_rules(values, sources, crosscheck)
     return list(dict.fromkeys(v))  # the same finding from two identical pages is one violation
 
 

@@ -71,7 +71,8 @@ def encode(values: Mapping[str, Any], preset_filters: Mapping[str, Any], cap_max
     return qp
 
 
-def _float(text: str) -> float | None:
+def parse_number(text: str) -> float | None:
+    """A finite number from link text; None for anything else ('nan', 'inf', garbage)."""
     try:
         x = float(text)
     except ValueError:
@@ -98,14 +99,14 @@ def decode(params: Mapping[str, str], segments: set[str], subsegments: set[str])
         out["f_subsegments"] = _names(params["sub"], subsegments, "subsegment", notices)
     if "mcap" in params:
         parts = str(params["mcap"]).split("-")
-        lo, hi = (_float(parts[0]), _float(parts[1])) if len(parts) == 2 else (None, None)
+        lo, hi = (parse_number(parts[0]), parse_number(parts[1])) if len(parts) == 2 else (None, None)
         if lo is not None and hi is not None and 0 <= lo <= hi:
             out["f_mcap"] = (lo, hi)
         else:
             notices.append(f"Ignored invalid market-cap range {str(params['mcap'])[:30]!r} (expected e.g. 10-500, USD bn).")
     if "min" in params:
         parts = str(params["min"]).split(",")
-        mins = [_float(x) for x in parts] if len(parts) == len(PILLARS) else []
+        mins = [parse_number(x) for x in parts] if len(parts) == len(PILLARS) else []
         if mins and all(m is not None and 0 <= m <= 100 and m == int(m) for m in mins):
             out.update({f"f_min_{p}": int(m) for p, m in zip(PILLARS, mins)})
         else:
@@ -118,7 +119,7 @@ def decode(params: Mapping[str, str], segments: set[str], subsegments: set[str])
         if raw == "off":
             out[use_key] = False
             continue
-        x = _float(raw)
+        x = parse_number(raw)
         if x is not None and lo <= x <= hi:
             out[use_key], out[value_key] = True, x
         else:

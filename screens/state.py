@@ -157,10 +157,7 @@ def _from_link(qp, key: str, parse, message: str):
 
 def _parse_gpu_life(text: str) -> float | None:
     """'4' / '4.5' -> 4.0 / 4.5 when one of the offered lives; None otherwise."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
+    value = filter_link.parse_number(text)
     return value if value in GPU_LIFE_CHOICES else None
 
 
