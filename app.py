@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from data.schema import DataValidationError
+
 # A local image, served by Streamlit itself: an emoji icon costs ~0.3 s of regex compilation on the
 # first run, a Material icon makes the browser fetch the favicon from Google's font servers.
 FAVICON = Path(__file__).parent / "screens" / "assets" / "favicon.png"
@@ -17,4 +19,11 @@ PAGES = [
     st.Page("screens/methodology.py", title="Methodology", icon=":material/straighten:", url_path="methodology"),
 ]
 
-st.navigation(PAGES).run()
+try:
+    st.navigation(PAGES).run()
+except DataValidationError as exc:  # a broken data file: the precise message, never a traceback
+    st.error("Kosmos cannot show its data: a data file failed its checks (file, row and column below). "
+             "Restore the file or rebuild the data set with `python -m data.build_embedded`; "
+             "`python -m data validate` gives the full report.", icon=":material/error:")
+    st.code(str(exc), language=None)
+    st.stop()

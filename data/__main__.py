@@ -23,12 +23,19 @@ def validation_report() -> dict:
     themselves (totals derived from parts count as present), so the entry point
     reads :mod:`metrics.financials`; the data layer below it does not.
     """
-    from data.embedded import embedded_tables, load_crosscheck, load_explanations
-    from data.identities import crosscheck_report, explained, identity_violations
+    from data.embedded import adjustment_tables, embedded_refused, embedded_tables, load_crosscheck, load_explanations
+    from data.identities import crosscheck_report, describe_refused, explained, identity_violations
+    from data.loop import load_concentration, load_deals
+    from data.manifest import data_dir, read_manifest, verify
     from metrics import financials as F
 
+    mismatches = verify(data_dir())  # every file against the manifest at once, before anything is read
+    if mismatches:
+        raise DataValidationError(mismatches)
     statements, market, universe, fx = embedded_tables()
     crosscheck, explanations = load_crosscheck(), load_explanations()
+    adjustment_tables(), load_deals(), load_concentration()  # validated too (schema errors raise)
+    refused = embedded_refused()
     panel = F.build_panel(statements)
     scoring = F.scoring_rows(panel)
     coverage = F.input_coverage(scoring)
@@ -74,7 +81,14 @@ def validation_report() -> dict:
         "market_caps_within_30_days": window["companies_with_market_cap"] == len(universe)
         and not window["outside_best_window"],
     }
+    implausible = [{"table": r.table, "ticker": r.ticker,
+                    "fiscal_year": None if pd.isna(r.fiscal_year) else int(r.fiscal_year), "field": r.field,
+                    "value": float(r.value), "reason": r.reason, "source": r.source, "text": describe_refused(r)}
+                   for r in refused.itertuples()]
+    errors = unsourced + len(unexplained) + len(implausible)
     return {
+        "errors": errors,
+        "data_errors": [],  # file-level errors (manifest, schema): the report is not made when there are any
         "companies": len(universe),
         "segments": universe.groupby("segment")["ticker"].count().to_dict(),
         "companies_with_figures": len(with_data),
@@ -97,7 +111,10 @@ def validation_report() -> dict:
                             for r in rejected.drop_duplicates(["ticker", "fiscal_year", "field"]).itertuples()],
         "market_cap_window": window,
         "published_ratio_checks": ratio_checks,
+        "implausible_values": implausible,
         "fx_currencies": sorted(fx["currency"]),
+        # every file was read and validated above; rows as the manifest records them
+        "tables": {name: entry["rows"] for name, entry in read_manifest(data_dir())["files"].items()},
         "done_when": done,
         "per_company": per_company,
     }
@@ -125,13 +142,14 @@ def market_cap_window(as_of: pd.Series, days: int = MAX_MARKET_WINDOW_DAYS) -> d
 
 def published_ratio_checks(panel: pd.DataFrame) -> dict:
     """Kosmos's ratios against independently published ones (:mod:`metrics.reconcile`)."""
-    from data.embedded import DATA_DIR, read_csv_checked
+    from data.embedded import read_embedded_csv
+    from data.manifest import data_dir, listed_in_manifest
     from metrics.reconcile import compare_published, summary
 
-    path = DATA_DIR / "reference" / "published_ratios.csv"
-    if not path.exists():
+    path = data_dir() / "reference" / "published_ratios.csv"
+    if not path.exists() and not listed_in_manifest(path):
         return {"published": 0, "comparable": 0, "agree": 0, "agree_share": None, "per_ratio": {}, "disagreements": []}
-    published = read_csv_checked(path)
+    published = read_embedded_csv(path)
     published["value"] = pd.to_numeric(published["value"])
     compared = compare_published(panel, published)
     off = compared[compared["agrees"].eq(False)]
@@ -146,14 +164,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report = validation_report()
     except DataValidationError as exc:
         if args.json:
-            print(json.dumps({"ok": False, "errors": [str(i) for i in exc.issues]}, indent=2))
+            print(json.dumps({"ok": False, "errors": len(exc.issues), "data_errors": [str(i) for i in exc.issues]},
+                             indent=2))
         else:
             print(str(exc), file=sys.stderr)
         return 1
-    ok = report["unsourced_values"] == 0 and report["identity_violations"]["unexplained"] == 0
+    ok = report["errors"] == 0 and all(report["done_when"].values())
+    code = 1 if report["errors"] or (args.strict and not ok) else 0
     if args.json:
         print(json.dumps({"ok": ok, **report}, indent=2))
-        return 0 if ok else 1
+        return code
     print(f"Companies: {report['companies']} over {len(report['segments'])} segments {report['segments']}")
     print(f"With embedded figures: {report['companies_with_figures']}; without: "
           f"{', '.join(report['companies_without_figures']) or 'none'}")
@@ -172,6 +192,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"      sources: {' | '.join(v['sources'])}")
         if v["explanation"]:
             print(f"      why: {v['explanation']}")
+    print(f"Files: {len(report['tables'])} match the manifest (and their schemas): "
+          + ", ".join(f"{name} {rows}" for name, rows in report["tables"].items()) + " rows")
+    print(f"Implausible values refused (left out of the scores): {len(report['implausible_values'])}")
+    for r in report["implausible_values"]:
+        print(f"  [refused] {r['table']}: {r['text']} — {r['source']}")
     for r in report["rejected_values"]:
         print(f"  [rejected] {r['ticker']} FY{r['fiscal_year']} {r['field']} {r['value']:,.0f}: {r['reason']}")
     xc = report["cross_checks"]
@@ -194,7 +219,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         miss = f" missing: {', '.join(c['missing_inputs'])}" if c["missing_inputs"] and c["values"] else ""
         print(f"  {c['ticker']:<6} {c['segment']:<11} FY {yrs:<25} scored {sy:<7} inputs {c['coverage']:.0%}{miss}")
     print("Done when: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["done_when"].items()))
-    return 0 if ok else 1
+    print(f"Errors: {report['errors']} (unsourced values, unexplained identity violations, implausible values); "
+          f"ok: {'yes' if ok else 'no'} (no errors and every done-when check met)")
+    return code
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -216,21 +243,39 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(f"Offline: Yahoo Finance cannot be reached ({reason}); the cache was left unchanged.")
         return 3
     print(result.summary())
+    if result.cache_error:
+        return 5
     return 0 if result.good_tickers else 4
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data", description="Kosmos data tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("validate", help="validate the embedded data set and report coverage")
-    v.add_argument("--json", action="store_true")
+    v = sub.add_parser(
+        "validate", help="validate the embedded data set and report coverage",
+        description="Check every embedded file against data/manifest.json and its schema (deals and concentration "
+                    "included), run the identity checks and plausibility bounds, and report coverage, cross-checks "
+                    "and published ratios.",
+        epilog="'errors' counts unsourced values, unexplained identity violations and values refused as "
+               "implausible; 'ok' is true only with no errors AND every done_when check met. Exit codes: 0 no "
+               "errors (done_when checks may be unmet: see 'ok'), 1 errors or a file failing its manifest or "
+               "schema check (with --strict also when 'ok' is false).")
+    v.add_argument("--json", action="store_true", help="the whole report as JSON")
+    v.add_argument("--strict", action="store_true", help="exit 1 unless 'ok' (also when a done_when check is unmet)")
     v.set_defaults(func=cmd_validate)
-    r = sub.add_parser("refresh", help="live refresh from Yahoo Finance into the local cache")
+    r = sub.add_parser("refresh", help="live refresh from Yahoo Finance into the local cache",
+                       epilog="Exit codes: 0 at least one ticker fetched and saved, 3 offline (nothing changed), "
+                              "4 no ticker fetched, 5 fetched but the cache could not be written (disk full, "
+                              "read-only; the cache was left as it was).")
     r.add_argument("tickers", nargs="*", help="tickers (default: the whole universe)")
     r.add_argument("--progress", action="store_true", help="show the progress bar even when not a TTY")
     r.set_defaults(func=cmd_refresh)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except DataValidationError as exc:  # e.g. refresh reading a broken universe file: a message, not a traceback
+        print(str(exc), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

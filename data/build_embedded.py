@@ -22,7 +22,8 @@ derived here.
 Outputs under ``data/``: ``fundamentals.csv``, ``crosscheck.csv``,
 ``market.csv``, ``fx.csv``, ``universe.csv``, ``deals.csv``,
 ``concentration.csv``, and the project's ``commitments.csv``,
-``useful_lives.csv`` and ``ppe_servers.csv`` as compiled. Run ``python -m data.build_embedded [--reference DIR]``.
+``useful_lives.csv`` and ``ppe_servers.csv`` as compiled, and ``manifest.json`` (row count and SHA-256 of
+every file, checked by every loader; see :mod:`data.manifest`). Run ``python -m data.build_embedded [--reference DIR]``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+
+from data.manifest import write_manifest
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_REFERENCE = HERE.parent.parent / "shared" / "reference"
@@ -202,6 +205,7 @@ def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict
     fx.to_csv(out / "fx.csv", index=False)
     deals.to_csv(out / "deals.csv", index=False)
     concentration.to_csv(out / "concentration.csv", index=False)
+    write_manifest(out)  # row counts and checksums every loader checks (data/manifest.json)
     return {
         "fundamentals": len(stmt),
         "from the project's compilation": int(len(own)),

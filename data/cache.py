@@ -16,8 +16,17 @@ mid-write leaves only an ignored temp folder and the previous data readable.
 
 Reading folds the snapshots newest first and takes, per ticker, the newest
 snapshot in which that ticker was fetched *successfully*: a failed or empty
-answer never replaces good data. A snapshot that cannot be read is moved to
-``quarantine/`` and the view is rebuilt from the others.
+answer never replaces good data. A snapshot that cannot be read, lacks a
+column or whose ``fetched_at`` cannot be parsed is moved to ``quarantine/``
+(with a read-only cache: skipped) and the view is rebuilt from the others.
+Rows of a readable snapshot pass the canonical schema row by row
+(:func:`data.schema.row_problems`: ticker pattern, finite values, known
+fields...); a row that breaks it is dropped and listed in ``CachedView.refused``.
+
+A write that fails (disk full, read-only folder, any error or interrupt)
+removes its temp folder and raises :class:`CacheWriteError` with the reason;
+temp folders left by a killed process are removed by the next write once they
+are older than :data:`STALE_TEMP_AFTER`.
 """
 
 from __future__ import annotations
@@ -26,19 +35,26 @@ import logging
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from data.identities import concat_refused, empty_refused, refused_rows
 from data.live import GOOD_STATUSES, RefreshResult
-from data.schema import empty_market, empty_statements
+from data.schema import empty_market, empty_statements, is_ticker, row_problems
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(hours=24)
+#: a temp folder older than this belongs to a crashed or killed write, never to one still running
+STALE_TEMP_AFTER = timedelta(minutes=30)
 _FILES = ("statements", "market", "outcomes", "fx")
+
+
+class CacheWriteError(OSError):
+    """A refresh could not be stored (disk full, read-only folder...); the cache is as it was before."""
 
 
 def default_cache_dir() -> Path:
@@ -59,6 +75,10 @@ class CachedView:
     tickers: pd.DataFrame  # ticker, name, fetched_at, status, message
     fx: pd.DataFrame  # currency, usd_per_unit, as_of, source
     quarantined: list[str]
+    #: corrupt snapshots that could not be moved aside (read-only cache): skipped, 'name: reason'
+    skipped: list[str] = field(default_factory=list)
+    #: snapshot rows dropped for breaking the schema (columns: data.identities.REFUSED_COLUMNS)
+    refused: pd.DataFrame = field(default_factory=empty_refused)
 
     @property
     def empty(self) -> bool:
@@ -91,37 +111,55 @@ class Cache:
         """Store one refresh as a dated snapshot; returns its folder.
 
         Nothing is written when no ticker was fetched successfully (an offline
-        or fully failed refresh leaves the cache exactly as it was).
+        or fully failed refresh leaves the cache exactly as it was). A failed
+        write leaves no temp folder behind and raises :class:`CacheWriteError`;
+        an interrupt (KeyboardInterrupt, SystemExit) is re-raised after the cleanup.
         """
         if not result.good_tickers:
             return None
-        self.snapshots.mkdir(parents=True, exist_ok=True)
-        stamp = result.fetched_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        final = self.snapshots / stamp
-        if final.exists():
-            stamp = f"{stamp}-{uuid.uuid4().hex[:6]}"
-            final = self.snapshots / stamp
-        tmp = self.snapshots / f".tmp-{stamp}-{uuid.uuid4().hex[:6]}"
-        tmp.mkdir()
-        outcomes = pd.DataFrame(
-            [{"ticker": o.ticker, "status": o.status, "message": o.message,
-              "name": result.names.get(o.ticker, ""), "fetched_at": result.fetched_at}
-             for o in result.outcomes.values()]
-        )
-        fx = pd.DataFrame(
-            [{"currency": c, "usd_per_unit": r, "as_of": result.fetched_at.strftime("%Y-%m-%d"),
-              "source": f"https://finance.yahoo.com/quote/{c}USD=X"} for c, r in (fx_rates or {}).items()],
-            columns=["currency", "usd_per_unit", "as_of", "source"],
-        )
-        frames = {"statements": result.statements, "market": result.market, "outcomes": outcomes, "fx": fx}
-        for name in _FILES:
-            path = tmp / f"{name}.parquet"
-            frames[name].to_parquet(path, index=False)
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, final)  # the atomic step
+        self._remove_stale_temp()
+        tmp: Path | None = None
+        try:
+            self.snapshots.mkdir(parents=True, exist_ok=True)
+            final = self._final_path(result)
+            tmp = self.snapshots / f".tmp-{final.name}-{uuid.uuid4().hex[:6]}"
+            tmp.mkdir()
+            for name, frame in _snapshot_frames(result, fx_rates).items():
+                _write_parquet(frame, tmp / f"{name}.parquet")
+            os.replace(tmp, final)  # the atomic step
+            tmp = None
+        except BaseException as exc:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, Exception):
+                raise CacheWriteError(f"the refresh could not be saved to {self.snapshots} "
+                                      f"({type(exc).__name__}: {exc}); the cache was left as it was") from exc
+            raise
         _fsync_dir(self.snapshots)
         return final
+
+    def _final_path(self, result: RefreshResult) -> Path:
+        """The snapshot folder for ``result`` (its fetch time, made unique)."""
+        stamp = result.fetched_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        final = self.snapshots / stamp
+        return self.snapshots / f"{stamp}-{uuid.uuid4().hex[:6]}" if final.exists() else final
+
+    def _remove_stale_temp(self, older_than: timedelta = STALE_TEMP_AFTER) -> int:
+        """Remove temp folders of crashed writes older than ``older_than`` (a running write's is younger)."""
+        n = 0
+        cutoff = datetime.now(timezone.utc).timestamp() - older_than.total_seconds()
+        try:
+            temps = [p for p in self.snapshots.iterdir() if p.name.startswith(".tmp-")]
+        except OSError:  # no snapshots folder yet, or an unreadable one
+            return 0
+        for p in temps:
+            try:
+                if p.stat().st_mtime < cutoff:
+                    shutil.rmtree(p, ignore_errors=True)
+                    n += 1
+            except OSError:
+                continue
+        return n
 
     # ------------------------------------------------------------------ reading
     def snapshot_dirs(self) -> list[Path]:
@@ -137,20 +175,22 @@ class Cache:
     def _read_snapshot(self, folder: Path) -> dict[str, pd.DataFrame]:
         return {name: pd.read_parquet(folder / f"{name}.parquet") for name in _FILES}
 
-    def _set_aside(self, folder: Path, reason: str) -> str:
-        self.quarantine.mkdir(parents=True, exist_ok=True)
+    def _set_aside(self, folder: Path, reason: str) -> bool:
+        """Move a corrupt snapshot to ``quarantine/`` with a REASON.txt; False when it cannot be moved
+        (read-only cache), in which case it stays where it is and is skipped by every read."""
         target = self.quarantine / f"{folder.name}-{uuid.uuid4().hex[:6]}"
         try:
+            self.quarantine.mkdir(parents=True, exist_ok=True)
             shutil.move(str(folder), str(target))
-        except OSError as exc:  # pragma: no cover - read-only cache folder
-            log.warning("could not move corrupt snapshot %s: %s", folder, exc)
-        else:
-            try:  # when and why, so every session (not only the one that found it) can say so
-                (target / "REASON.txt").write_text(f"{datetime.now(timezone.utc).isoformat()}\n{folder.name}: {reason}\n")
-            except OSError:  # pragma: no cover
-                pass
+        except OSError as exc:
+            log.warning("corrupt cache snapshot %s skipped, could not be moved aside: %s", folder.name, exc)
+            return False
+        try:  # when and why, so every session (not only the one that found it) can say so
+            (target / "REASON.txt").write_text(f"{datetime.now(timezone.utc).isoformat()}\n{folder.name}: {reason}\n")
+        except OSError:  # pragma: no cover
+            pass
         log.warning("corrupt cache snapshot %s set aside: %s", folder.name, reason)
-        return f"{folder.name}: {reason}"
+        return True
 
     def recently_set_aside(self, now: datetime | None = None, within: timedelta = STALE_AFTER) -> list[str]:
         """Snapshots set aside as corrupt in the last ``within`` (default 24 h): 'name: reason'."""
@@ -174,17 +214,19 @@ class Cache:
         last refresh replaced), for "changed since the last refresh".
         """
         taken: set[str] = set()
-        st_parts, mk_parts, tk_rows, fx_parts = [], [], [], []
+        st_parts, mk_parts, tk_rows, fx_parts, refused = [], [], [], [], []
         quarantined: list[str] = []
+        skipped: list[str] = []
         fx_seen: set[str] = set()
         for folder in self.snapshot_dirs()[1 if before_newest else 0:]:
             try:
-                snap = self._read_snapshot(folder)
-                outcomes = snap["outcomes"]
-                _check_columns(snap)
-            except Exception as exc:  # noqa: BLE001 - any unreadable file is corruption
-                quarantined.append(self._set_aside(folder, f"{type(exc).__name__}: {str(exc)[:80]}"))
+                snap, dropped = _screened(self._read_snapshot(folder), folder.name)
+            except Exception as exc:  # noqa: BLE001 - any unreadable or undatable file is corruption
+                reason = f"{type(exc).__name__}: {str(exc)[:80]}"
+                (quarantined if self._set_aside(folder, reason) else skipped).append(f"{folder.name}: {reason}")
                 continue
+            refused.append(dropped)
+            outcomes = snap["outcomes"]
             good = outcomes[outcomes["status"].isin(GOOD_STATUSES) & ~outcomes["ticker"].isin(taken)]
             if not good.empty:
                 new = set(good["ticker"])
@@ -202,10 +244,8 @@ class Cache:
         statements = pd.concat(st_parts, ignore_index=True) if st_parts else empty_statements()
         market = pd.concat(mk_parts, ignore_index=True) if mk_parts else empty_market()
         tickers = pd.concat(tk_rows, ignore_index=True) if tk_rows else _empty_tickers()
-        if not tickers.empty:
-            tickers["fetched_at"] = pd.to_datetime(tickers["fetched_at"], utc=True)
         fx_all = pd.concat(fx_parts, ignore_index=True) if fx_parts else _empty_fx()
-        return CachedView(statements, market, tickers, fx_all, quarantined)
+        return CachedView(statements, market, tickers, fx_all, quarantined, skipped, concat_refused(refused))
 
     def history(self) -> pd.DataFrame:
         """One row per snapshot and ticker: when it was refreshed and how it went."""
@@ -229,6 +269,61 @@ class Cache:
                     shutil.rmtree(p, ignore_errors=True)
                     n += 1
         return n
+
+
+def _snapshot_frames(result: RefreshResult, fx_rates: dict[str, float] | None) -> dict[str, pd.DataFrame]:
+    """The four tables of one snapshot (see the module docstring)."""
+    outcomes = pd.DataFrame(
+        [{"ticker": o.ticker, "status": o.status, "message": o.message,
+          "name": result.names.get(o.ticker, ""), "fetched_at": result.fetched_at}
+         for o in result.outcomes.values() if is_ticker(o.ticker)]  # a refused symbol is never stored
+    )
+    fx = pd.DataFrame(
+        [{"currency": c, "usd_per_unit": r, "as_of": result.fetched_at.strftime("%Y-%m-%d"),
+          "source": f"https://finance.yahoo.com/quote/{c}USD=X"} for c, r in (fx_rates or {}).items()],
+        columns=["currency", "usd_per_unit", "as_of", "source"],
+    )
+    return {"statements": result.statements, "market": result.market, "outcomes": outcomes, "fx": fx}
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` and flush it to disk."""
+    frame.to_parquet(path, index=False)
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _screened(snap: dict[str, pd.DataFrame], name: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """A readable snapshot with every row that breaks the schema dropped, and those rows as refused rows.
+
+    Raises when a table lacks a column or ``fetched_at`` cannot be parsed: the whole snapshot is corrupt.
+    """
+    _check_columns(snap)
+    outcomes = snap["outcomes"].copy()
+    outcomes["fetched_at"] = pd.to_datetime(outcomes["fetched_at"], utc=True)  # raises on an undatable snapshot
+    if outcomes["fetched_at"].isna().any():
+        raise ValueError("outcomes.parquet has a missing fetched_at")
+    snap = {**snap, "outcomes": outcomes}
+    out, dropped = {}, []
+    for table, frame in snap.items():
+        problems = row_problems(frame, table)
+        bad = problems != ""
+        out[table] = frame[~bad]
+        if bad.any():
+            dropped.append(_as_refused(table, frame[bad], "snapshot " + name + ": " + problems[bad]))
+    return out, concat_refused(dropped)
+
+
+#: the value column shown for a refused row of each snapshot table
+_VALUE_COLUMN = {"statements": "value", "market": "market_cap", "fx": "usd_per_unit"}
+
+
+def _as_refused(table: str, rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """Snapshot rows that break the schema as refused rows (origin "cache")."""
+    column = _VALUE_COLUMN.get(table)
+    value = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
+    fld = rows["field"] if "field" in rows else (column or "row")
+    return refused_rows(table, rows, fld, value, reasons, "cache")
 
 
 def _check_columns(snap: dict[str, pd.DataFrame]) -> None:

@@ -27,6 +27,21 @@ Rules (tolerances in parentheses):
   labels, and consecutive year ends 350-380 days apart;
 * ``fcf_identity`` -- a cross-check page's Free Cash Flow = Operating Cash Flow
   + Capital Expenditure of the compiled figures (1 %).
+
+Plausibility bounds (:func:`plausible_tables`) are different: a value outside
+them is not a finding to explain but a value nobody can have reported, and it is
+*refused* -- left out of the tables the app scores and listed with its reason:
+
+* a statement line beyond USD 100 tn (1e14) in absolute value, USD-equivalent;
+* a statement line more than 1000x the (high) median of the same line in the
+  company's other years, or -- with at least two other years -- less than
+  1/1000 of their (low) median; zeros are not compared, and a company-year
+  explained under ``units`` or ``plausibility`` in ``explanations.csv`` is kept;
+* a market cap beyond USD 20 tn (2e13) or more than 1e12 shares outstanding;
+* an FX rate (USD per unit) outside the sane range of its currency (:data:`FX_SANE_RANGE`).
+
+Amounts in a currency without a usable rate are converted at the lowest sane
+rate of that currency, so a missing rate never refuses a value.
 """
 
 from __future__ import annotations
@@ -208,6 +223,184 @@ def explained(violations: list[Violation], explanations: pd.DataFrame) -> list[t
         table[(r.rule, r.ticker, year)] = r.explanation
     return [(v, table.get((v.rule, v.ticker, v.fiscal_year)) or table.get((v.rule, v.ticker, None)))
             for v in violations]
+
+
+# --------------------------------------------------------------------------- plausibility bounds
+
+STATEMENT_LIMIT_USD = 1e14
+MARKET_CAP_LIMIT_USD = 2e13
+SHARES_LIMIT = 1e12
+RELATIVE_FACTOR = 1000.0
+#: USD per unit of currency: anything outside is a typo or a corrupt source, never a quote
+FX_SANE_RANGE: dict[str, tuple[float, float]] = {
+    "USD": (0.999, 1.001), "EUR": (0.5, 2.5), "GBP": (0.6, 3.0), "CHF": (0.5, 2.5), "JPY": (0.002, 0.03),
+    "TWD": (0.01, 0.1), "CNY": (0.05, 0.5), "HKD": (0.08, 0.2), "KRW": (0.0002, 0.003), "INR": (0.004, 0.05),
+    "CAD": (0.4, 1.5), "AUD": (0.3, 1.5), "SEK": (0.04, 0.3), "NOK": (0.04, 0.3), "DKK": (0.05, 0.4),
+    "ILS": (0.1, 0.7), "SGD": (0.4, 1.2),
+}
+DEFAULT_FX_RANGE = (1e-6, 10.0)
+REFUSED_COLUMNS = ["table", "ticker", "fiscal_year", "field", "value", "reason", "source", "origin"]
+PLAUSIBILITY_RULES = ("units", "plausibility")  # explanations that keep a far-off value
+
+
+_EMPTY_REFUSED = pd.DataFrame({c: pd.Series(dtype=float if c in ("fiscal_year", "value") else object)
+                               for c in REFUSED_COLUMNS})
+
+
+def empty_refused() -> pd.DataFrame:
+    """A refused-rows table with no rows (columns: :data:`REFUSED_COLUMNS`)."""
+    return _EMPTY_REFUSED.copy()
+
+
+def concat_refused(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One refused-rows table from several (empty ones skipped)."""
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else empty_refused()
+
+
+def refused_rows(table: str, rows: pd.DataFrame, field: pd.Series | str, value: pd.Series,
+                 reason: pd.Series | str, origin: str) -> pd.DataFrame:
+    """Refused-rows table for ``rows`` (one refused value each)."""
+    if rows.empty:
+        return empty_refused()
+    return pd.DataFrame({
+        "table": table, "ticker": rows["ticker"].astype(str).to_numpy() if "ticker" in rows else
+        rows["currency"].astype(str).to_numpy(),
+        "fiscal_year": pd.to_numeric(rows["fiscal_year"], errors="coerce").to_numpy(dtype=float)
+        if "fiscal_year" in rows else float("nan"),
+        "field": field if isinstance(field, str) else field.astype(str).to_numpy(),
+        "value": pd.to_numeric(value, errors="coerce").to_numpy(dtype=float),
+        "reason": reason if isinstance(reason, str) else reason.astype(str).to_numpy(),
+        "source": rows["source"].astype(str).to_numpy() if "source" in rows else "",
+        "origin": origin,
+    }, columns=REFUSED_COLUMNS)
+
+
+def _texts(template: str, values: pd.Series) -> pd.Series:
+    """``template.format(v)`` for each value, as an object Series on the same index."""
+    return pd.Series([template.format(v) for v in values], index=values.index, dtype=object)
+
+
+def fx_plausibility(fx: pd.DataFrame, origin: str = "embedded") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rates inside their currency's sane range, refused rates with the reason)."""
+    if fx.empty:
+        return fx, empty_refused()
+    bounds = fx["currency"].map(lambda c: FX_SANE_RANGE.get(str(c), DEFAULT_FX_RANGE))
+    lo, hi = bounds.str[0].astype(float), bounds.str[1].astype(float)
+    rate = pd.to_numeric(fx["usd_per_unit"], errors="coerce")
+    bad = ~((rate >= lo) & (rate <= hi))
+    reason = pd.Series([f"USD per {c} {r:.6g} is outside its sane range {a:g} – {b:g}" for c, r, a, b in
+                        zip(fx.loc[bad, "currency"], rate[bad], lo[bad], hi[bad])], index=fx.index[bad], dtype=object)
+    return fx[~bad], refused_rows("fx", fx[bad], "usd_per_unit", rate[bad], reason, origin)
+
+
+def _usd_rates(currencies: pd.Series, fx: pd.DataFrame) -> np.ndarray:
+    """USD per unit for each currency: the table's (checked) rate, else the currency's lowest sane rate."""
+    known = dict(zip(fx["currency"], pd.to_numeric(fx["usd_per_unit"], errors="coerce"))) if not fx.empty else {}
+    codes, uniques = pd.factorize(currencies.astype(object))
+    per = np.array([known.get(c, FX_SANE_RANGE.get(str(c), DEFAULT_FX_RANGE)[0]) for c in uniques], dtype=float)
+    per = np.append(per, DEFAULT_FX_RANGE[0])  # code -1 (a missing currency) reads the last slot
+    return per[codes]
+
+
+def _relative_outliers(statements: pd.DataFrame, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, ratio) by position: rows > ``factor`` x the high median of the same line's other years, or (with
+    two or more other years) < 1/``factor`` of their low median. Vectorised: within each (ticker, field) the
+    values are sorted, and the median of the others is read off the sorted row by skipping the row's own rank."""
+    mask, ratio = np.zeros(len(statements), dtype=bool), np.full(len(statements), np.nan)
+    mag = statements["value"].abs().to_numpy(dtype=float)
+    nz = np.flatnonzero(mag > 0)
+    if len(nz) < 2:
+        return mask, ratio
+    t_codes = pd.factorize(statements["ticker"])[0][nz].astype(np.int64)
+    f_codes = pd.factorize(statements["field"])[0][nz]
+    codes = t_codes * (int(f_codes.max()) + 1) + f_codes
+    order = np.lexsort((mag[nz], codes))
+    g, m_sorted = codes[order], mag[nz][order]
+    start = np.searchsorted(g, g, side="left")
+    n = np.searchsorted(g, g, side="right") - start
+    rank, others = np.arange(len(g)) - start, n - 1
+    k_hi, k_lo = others // 2, np.maximum(others - 1, 0) // 2
+    ref_hi = m_sorted[np.minimum(start + k_hi + (k_hi >= rank), len(g) - 1)]
+    ref_lo = m_sorted[np.minimum(start + k_lo + (k_lo >= rank), len(g) - 1)]
+    up = (others >= 1) & (m_sorted > factor * ref_hi)
+    down = (others >= 2) & (m_sorted * factor < ref_lo)
+    pos = nz[order]
+    mask[pos] = up | down
+    ratio[pos] = np.where(up, m_sorted / ref_hi, m_sorted / ref_lo)
+    return mask, ratio
+
+
+def statement_plausibility(statements: pd.DataFrame, fx: pd.DataFrame, explanations: pd.DataFrame | None = None,
+                           origin: str = "embedded",
+                           factor: float = RELATIVE_FACTOR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(statement rows inside the bounds of the module docstring, refused rows with their reasons)."""
+    if statements.empty:
+        return statements, empty_refused()
+    value = pd.to_numeric(statements["value"], errors="coerce")
+    usd = value.abs() * _usd_rates(statements["currency"], fx)
+    absurd = usd > STATEMENT_LIMIT_USD
+    reasons = [refused_rows("statements", statements[absurd], statements.loc[absurd, "field"], value[absurd],
+                        _texts("beyond USD 100 tn (USD-equivalent {:.3g})", usd[absurd]), origin)]
+    rest = statements[~absurd]
+    far_pos, ratio_pos = _relative_outliers(rest, factor)
+    far, ratio = pd.Series(far_pos, index=rest.index), pd.Series(ratio_pos, index=rest.index)
+    if far.any():
+        far[far] = ~_explained_years(rest[far], explanations).to_numpy()
+    reasons.append(refused_rows("statements", rest[far], rest.loc[far, "field"], rest.loc[far, "value"],
+                            _texts("{:.3g}x the median of the same line in the company's other years "
+                                   f"(limit {factor:g}x)", ratio[far]), origin))
+    return rest[~far], concat_refused(reasons)
+
+
+def _explained_years(statements: pd.DataFrame, explanations: pd.DataFrame | None) -> pd.Series:
+    """Rows whose company-year (or company) is explained under a plausibility rule."""
+    keep = pd.Series(False, index=statements.index)
+    if explanations is None or explanations.empty:
+        return keep
+    ex = explanations[explanations["rule"].isin(PLAUSIBILITY_RULES)]
+    years = pd.to_numeric(ex["fiscal_year"], errors="coerce")
+    every_year = set(ex.loc[years.isna(), "ticker"])
+    some_years = set(zip(ex.loc[years.notna(), "ticker"], years.dropna().astype(int)))
+    pairs = zip(statements["ticker"], pd.to_numeric(statements["fiscal_year"], errors="coerce"))
+    return pd.Series([t in every_year or (t, int(y)) in some_years for t, y in pairs], index=statements.index)
+
+
+def market_plausibility(market: pd.DataFrame, fx: pd.DataFrame,
+                        origin: str = "embedded") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(market rows within USD 20 tn of market cap and 1e12 shares, refused rows with their reasons)."""
+    if market.empty:
+        return market, empty_refused()
+    cap = pd.to_numeric(market["market_cap"], errors="coerce")
+    usd = cap * _usd_rates(market["price_currency"], fx)
+    shares = pd.to_numeric(market["shares_outstanding"], errors="coerce")
+    big_cap, many = usd > MARKET_CAP_LIMIT_USD, shares > SHARES_LIMIT
+    refused = [refused_rows("market", market[big_cap], "market_cap", cap[big_cap],
+                        _texts("market cap beyond USD 20 tn (USD-equivalent {:.3g})", usd[big_cap]), origin),
+               refused_rows("market", market[many & ~big_cap], "shares_outstanding", shares[many & ~big_cap],
+                        "more than 1e12 shares outstanding", origin)]
+    return market[~(big_cap | many)], concat_refused(refused)
+
+
+def plausible_tables(statements: pd.DataFrame, market: pd.DataFrame, fx: pd.DataFrame,
+                     explanations: pd.DataFrame | None = None, origin: str = "embedded",
+                     rates: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(statements, market, fx) inside the plausibility bounds, and every refused row with its reason.
+
+    ``rates``: FX rates to convert amounts with (default: ``fx`` after its own check).
+    """
+    fx_ok, fx_refused = fx_plausibility(fx, origin)
+    conv = fx_ok if rates is None else fx_plausibility(rates, origin)[0]
+    st_ok, st_refused = statement_plausibility(statements, conv, explanations, origin)
+    mk_ok, mk_refused = market_plausibility(market, conv, origin)
+    return st_ok, mk_ok, fx_ok, concat_refused([st_refused, mk_refused, fx_refused])
+
+
+def describe_refused(row) -> str:
+    """'NVDA FY2025 Total Revenue 1e+30: beyond USD 100 tn (...)' for one refused row."""
+    year = "" if pd.isna(row.fiscal_year) else f" FY{int(row.fiscal_year)}"
+    return f"{row.ticker}{year} {row.field} {row.value:.4g}: {row.reason}"
 
 
 class _Page(NamedTuple):

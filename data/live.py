@@ -14,7 +14,15 @@ Robustness rules (see issue "Real data"):
 * every HTTP call's timeout is clamped (yfinance hard-codes 30 s);
 * ``YFRateLimitError`` is retried with exponential back-off;
 * after ``max_network_errors`` network failures in a row the batch stops and
-  reports one clear "offline" state instead of waiting on every ticker.
+  reports one clear "offline" state instead of waiting on every ticker;
+* one deadline for the whole refresh (:class:`RefreshDeadline`), not per
+  request: when Yahoo has answered nothing for ``quiet_s`` (default 20 s) the
+  refresh stops as offline -- also when its hosts accept connections but never
+  answer -- and no refresh runs longer than ``limit_s`` (default 120 s). The
+  clamped session refuses requests once the deadline has passed and clamps each
+  timeout to the time left, so abandoned workers end within the deadline too;
+* symbols that are not ticker symbols (:data:`data.schema.TICKER_RE`: letters,
+  digits and ``. - = ^``, at most 20 characters) are never requested or stored.
 """
 
 from __future__ import annotations
@@ -31,12 +39,19 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from data.schema import KNOWN_FIELDS, empty_market, empty_statements
+from data.schema import KNOWN_FIELDS, empty_market, empty_statements, is_ticker
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 4
 HTTP_TIMEOUT_S = 8.0
+PREFLIGHT_TIMEOUT_S = 5.0
+#: offline when Yahoo has answered nothing for this long (preflight + this stays well under 30 s)
+REFRESH_QUIET_S = 20.0
+#: no refresh runs longer than this, however slowly Yahoo keeps answering
+REFRESH_LIMIT_S = 120.0
+FX_DEADLINE_S = 10.0
+STATUS_INVALID = "invalid symbol"
 
 #: label with spaces removed -> canonical label; accepts pretty and raw keys.
 _FIELD_BY_KEY: dict[str, str] = {f.replace(" ", "").lower(): f for f in KNOWN_FIELDS}
@@ -95,12 +110,17 @@ class RefreshResult:
     fetched_at: datetime
     offline: bool = False
     rate_limited: bool = False  # the batch stopped early because Yahoo kept answering HTTP 429
+    cache_error: str | None = None  # why the refresh could not be saved (disk full, read-only cache)
 
     @property
     def good_tickers(self) -> list[str]:
         return [t for t, o in self.outcomes.items() if o.good]
 
     def summary(self) -> str:
+        text = self._outcome_summary()
+        return f"{text} NOT SAVED: {self.cache_error}." if self.cache_error else text
+
+    def _outcome_summary(self) -> str:
         n_ok = len(self.good_tickers)
         if self.offline and n_ok == 0:
             return "Offline: Yahoo Finance cannot be reached; nothing was changed."
@@ -241,22 +261,78 @@ class _RateLimited(Exception):
     pass
 
 
+class RefreshDeadline:
+    """When one refresh stops waiting: ``quiet_s`` after Yahoo last answered (or after the start), and at
+    the latest ``limit_s`` after the start. Shared by every worker and request of the refresh."""
+
+    def __init__(self, quiet_s: float = REFRESH_QUIET_S, limit_s: float = REFRESH_LIMIT_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.quiet_s, self.limit_s, self.clock = float(quiet_s), float(limit_s), clock
+        self.start = self.last_answer = clock()
+
+    def heard(self) -> None:
+        """Yahoo answered something (any HTTP response, or a ticker's outcome)."""
+        self.last_answer = self.clock()
+
+    def at(self) -> float:
+        """The clock reading at which the refresh gives up."""
+        return min(self.last_answer + self.quiet_s, self.start + self.limit_s)
+
+    def remaining(self) -> float:
+        """Seconds left before the refresh gives up (negative once it has)."""
+        return self.at() - self.clock()
+
+    def passed(self) -> bool:
+        """Whether the refresh has given up waiting."""
+        return self.remaining() <= 0
+
+    def reason(self) -> str:
+        """Why the deadline passed, in words."""
+        if self.silent:
+            return f"no answer from Yahoo Finance within {self.quiet_s:g} s"
+        return f"the refresh's {self.limit_s:g} s time limit passed"
+
+    @property
+    def silent(self) -> bool:
+        """True when the deadline that applies is the quiet one (offline), not the overall limit."""
+        return self.last_answer + self.quiet_s <= self.start + self.limit_s
+
+
 # --------------------------------------------------------------------------- fetching
 
-def default_ticker_factory(http_timeout: float = HTTP_TIMEOUT_S) -> TickerFactory:
+def clamped_timeout(requested: float | None, http_timeout: float, deadline: RefreshDeadline | None) -> float:
+    """The timeout one request gets: at most ``http_timeout`` and the time left before ``deadline``.
+
+    Raises TimeoutError once the deadline has passed (the request is not sent).
+    """
+    limit = http_timeout
+    if deadline is not None:
+        left = deadline.remaining()
+        if left <= 0:
+            raise TimeoutError(f"refresh stopped: {deadline.reason()}")
+        limit = min(limit, max(left, 0.05))
+    return limit if requested is None else min(float(requested), limit)
+
+
+def default_ticker_factory(http_timeout: float = HTTP_TIMEOUT_S,
+                           deadline: RefreshDeadline | None = None) -> TickerFactory:
     """A factory of real ``yfinance.Ticker`` objects with clamped HTTP timeouts.
 
     yfinance's exceptions are un-hidden so we can record the real reason per
-    ticker (an empty frame alone can't tell delisted from offline).
+    ticker (an empty frame alone can't tell delisted from offline). With a
+    ``deadline`` every request's timeout also ends at the refresh's deadline,
+    requests after it are refused, and every answer counts as Yahoo being heard.
     """
     import yfinance as yf
     from curl_cffi import requests as curl_requests
 
     class ClampedSession(curl_requests.Session):
         def request(self, method, url, *args, **kwargs):  # type: ignore[override]
-            t = kwargs.get("timeout")
-            kwargs["timeout"] = http_timeout if t is None else min(float(t), http_timeout)
-            return super().request(method, url, *args, **kwargs)
+            kwargs["timeout"] = clamped_timeout(kwargs.get("timeout"), http_timeout, deadline)
+            response = super().request(method, url, *args, **kwargs)
+            if deadline is not None:
+                deadline.heard()
+            return response
 
     try:
         yf.config.debug.hide_exceptions = False
@@ -339,7 +415,7 @@ def _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts):
     return statements, market, name, TickerOutcome(ticker, status, msg, attempts, len(statements))
 
 
-def yahoo_reachable(host: str = "query2.finance.yahoo.com", timeout_s: float = 5.0) -> str | None:
+def yahoo_reachable(host: str = "query2.finance.yahoo.com", timeout_s: float = PREFLIGHT_TIMEOUT_S) -> str | None:
     """Quick connectivity check: ``None`` when a TCP connection to Yahoo opens, else the reason."""
     import socket
 
@@ -383,6 +459,8 @@ def fetch_many(
     max_rate_limited: int = 3,
     progress: ProgressCallback | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    quiet_s: float = REFRESH_QUIET_S,
+    limit_s: float = REFRESH_LIMIT_S,
 ) -> RefreshResult:
     """Fetch many tickers concurrently; partial results are kept.
 
@@ -394,128 +472,179 @@ def fetch_many(
     ``max_rate_limited`` consecutive tickers that stayed rate-limited through
     all their retries, likewise, marked ``rate_limited`` (Yahoo limits per
     machine, so the other tickers would only wait out the same back-off).
+    The whole refresh shares one :class:`RefreshDeadline`: nothing heard from
+    Yahoo for ``quiet_s`` seconds stops it as offline, and it never runs longer
+    than ``limit_s``. Symbols that are not ticker symbols are never requested.
     """
-    symbols = list(dict.fromkeys(t.strip().upper() for t in tickers if t and t.strip()))
+    raw = list(dict.fromkeys(t.strip().upper() for t in tickers if t and t.strip()))
+    invalid = {s: TickerOutcome(s[:40], STATUS_INVALID, "not a ticker symbol (letters, digits and . - = ^, at most "
+                                "20 characters); not requested", 0) for s in raw if not is_ticker(s)}
+    symbols = [s for s in raw if s not in invalid]
     fetched_at = datetime.now(timezone.utc)
     if factory is None:
-        factory = default_ticker_factory()
         preflight = preflight or yahoo_reachable
     reason = preflight() if preflight else None
     if reason is not None:
         outcomes = {s: TickerOutcome(s, STATUS_OFFLINE, f"not attempted: {reason}", 0) for s in symbols}
-        if progress:
-            for i, s in enumerate(symbols, 1):
-                progress(i, len(symbols), s)
-        return RefreshResult(empty_statements(), empty_market(), {}, outcomes, fetched_at, offline=True)
-    fetched_on = fetched_at.strftime("%Y-%m-%d")
+        _report_all(progress, symbols)
+        return RefreshResult(empty_statements(), empty_market(), {}, {**outcomes, **invalid}, fetched_at, offline=True)
+    deadline = RefreshDeadline(quiet_s, limit_s)
+    factory = factory or default_ticker_factory(deadline=deadline)
     forget_yfinance_responses()
-    max_workers = max(1, min(max_workers, MAX_WORKERS))
-    stop = threading.Event()
-    lock = threading.Lock()
-    consecutive_network = 0
-    consecutive_limited = 0
-    stop_reason = ""
-    outcomes: dict[str, TickerOutcome] = {}
-    statements: list[pd.DataFrame] = []
-    markets: list[pd.DataFrame] = []
-    names: dict[str, str] = {}
-    done = 0
+    batch = _Batch(symbols, factory, deadline, fetched_at.strftime("%Y-%m-%d"), max(1, min(max_workers, MAX_WORKERS)),
+                   per_ticker_timeout_s, retries, backoff_s, max_network_errors, max_rate_limited, progress, sleep)
+    batch.run()
+    return batch.result(fetched_at, invalid)
 
-    def job(sym: str):
-        if stop.is_set():
-            return empty_statements(), empty_market(), None, _not_attempted(sym, stop_reason)
-        deadline = time.monotonic() + per_ticker_timeout_s
-        return fetch_one(sym, factory, deadline=deadline, retries=retries, backoff_s=backoff_s,
-                         sleep=sleep, fetched_on=fetched_on)
 
-    pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kosmos-fetch")
-    futures: dict[Future, tuple[str, float]] = {}
-    pending_symbols = list(symbols)
-    try:
-        def submit_next():
-            while pending_symbols and len(futures) < max_workers:
-                sym = pending_symbols.pop(0)
-                futures[pool.submit(job, sym)] = (sym, time.monotonic() + per_ticker_timeout_s + 1.0)
+def _report_all(progress: ProgressCallback | None, symbols: list[str]) -> None:
+    """Progress for a batch that attempts nothing."""
+    if progress:
+        for i, s in enumerate(symbols, 1):
+            progress(i, len(symbols), s)
 
-        submit_next()
-        while futures:
-            now = time.monotonic()
-            next_deadline = min(d for _, d in futures.values())
-            finished, _ = wait(list(futures), timeout=max(0.0, next_deadline - now), return_when=FIRST_COMPLETED)
-            results = []
-            for fut in finished:
-                sym, _ = futures.pop(fut)
-                results.append((sym, fut.result()))
-            now = time.monotonic()
-            for fut, (sym, dl) in list(futures.items()):
-                if now >= dl:  # hung worker: abandon it, keep going
-                    futures.pop(fut)
-                    fut.cancel()
-                    results.append((sym, (empty_statements(), empty_market(), None,
-                                          TickerOutcome(sym, STATUS_TIMEOUT, f"no answer within {per_ticker_timeout_s:.0f} s"))))
-            for sym, (st_rows, mk_rows, name, outcome) in results:
-                with lock:
-                    if outcome.status in (STATUS_NETWORK, STATUS_TIMEOUT):
-                        consecutive_network += 1
-                    elif outcome.status != STATUS_OFFLINE and outcome.attempts:
-                        consecutive_network = 0
-                    if outcome.status == STATUS_RATE_LIMITED and outcome.attempts:
-                        consecutive_limited += 1
-                    elif outcome.attempts:
-                        consecutive_limited = 0
-                    if not stop.is_set() and consecutive_network >= max_network_errors:
-                        stop_reason = STATUS_OFFLINE
-                        stop.set()
-                    elif not stop.is_set() and consecutive_limited >= max_rate_limited:
-                        stop_reason = STATUS_RATE_LIMITED
-                        stop.set()
-                outcomes[sym] = outcome
-                if outcome.good:
-                    statements.append(st_rows)
-                    markets.append(mk_rows)
-                    if name:
-                        names[sym] = name
-                done += 1
-                if progress:
-                    progress(done, len(symbols), sym)
-            if stop.is_set():
-                for sym in pending_symbols:
-                    outcomes[sym] = _not_attempted(sym, stop_reason)
-                    done += 1
-                    if progress:
-                        progress(done, len(symbols), sym)
-                pending_symbols.clear()
-            submit_next()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    for fut, (sym, _) in futures.items():  # pragma: no cover - only after an exception above
-        outcomes.setdefault(sym, TickerOutcome(sym, STATUS_ERROR, "interrupted", 0))
 
-    offline = stop_reason == STATUS_OFFLINE or (
-        bool(outcomes) and all(o.status in (STATUS_NETWORK, STATUS_TIMEOUT, STATUS_OFFLINE) for o in outcomes.values())
-    )
-    st_all = pd.concat([s for s in statements if not s.empty], ignore_index=True) if any(
-        not s.empty for s in statements) else empty_statements()
-    mk_all = pd.concat([m for m in markets if not m.empty], ignore_index=True) if any(
-        not m.empty for m in markets) else empty_market()
-    return RefreshResult(st_all, mk_all, names, {s: outcomes[s] for s in symbols if s in outcomes}, fetched_at, offline,
-                         rate_limited=stop_reason == STATUS_RATE_LIMITED)
+class _Batch:
+    """The state of one :func:`fetch_many` run: a bounded pool, counters that stop the batch early, results."""
+
+    def __init__(self, symbols, factory, deadline, fetched_on, max_workers, per_ticker_timeout_s, retries,
+                 backoff_s, max_network_errors, max_rate_limited, progress, sleep):
+        self.symbols, self.factory, self.deadline, self.fetched_on = symbols, factory, deadline, fetched_on
+        self.max_workers, self.per_ticker_timeout_s, self.retries, self.backoff_s = (
+            max_workers, per_ticker_timeout_s, retries, backoff_s)
+        self.max_network_errors, self.max_rate_limited, self.progress, self.sleep = (
+            max_network_errors, max_rate_limited, progress, sleep)
+        self.stop = threading.Event()
+        self.stop_reason = ""
+        self.consecutive_network = self.consecutive_limited = self.done = 0
+        self.outcomes: dict[str, TickerOutcome] = {}
+        self.statements: list[pd.DataFrame] = []
+        self.markets: list[pd.DataFrame] = []
+        self.names: dict[str, str] = {}
+        self.pending = list(symbols)
+        self.futures: dict[Future, tuple[str, float]] = {}
+
+    def job(self, sym: str):
+        """One ticker, in a worker thread; never raises."""
+        if self.stop.is_set() or self.deadline.passed():
+            return empty_statements(), empty_market(), None, _not_attempted(sym, self.stop_reason or STATUS_OFFLINE)
+        deadline = time.monotonic() + self.per_ticker_timeout_s
+        return fetch_one(sym, self.factory, deadline=deadline, retries=self.retries, backoff_s=self.backoff_s,
+                         sleep=self.sleep, fetched_on=self.fetched_on)
+
+    def run(self) -> None:
+        """Fetch every symbol (or stop early); abandoned workers are left to end on their own."""
+        pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="kosmos-fetch")
+        try:
+            self._submit(pool)
+            while self.futures:
+                for sym, res in self._collect():
+                    self._record(sym, res)
+                if self.stop.is_set():
+                    for sym in self.pending:
+                        self._finish(sym, _not_attempted(sym, self.stop_reason))
+                    self.pending.clear()
+                self._submit(pool)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        for sym, _ in self.futures.values():  # pragma: no cover - only after an exception above
+            self.outcomes.setdefault(sym, TickerOutcome(sym, STATUS_ERROR, "interrupted", 0))
+
+    def _submit(self, pool: ThreadPoolExecutor) -> None:
+        while self.pending and len(self.futures) < self.max_workers:
+            sym = self.pending.pop(0)
+            self.futures[pool.submit(self.job, sym)] = (sym, time.monotonic() + self.per_ticker_timeout_s + 1.0)
+
+    def _collect(self) -> list[tuple[str, tuple]]:
+        """Wait for the next finished ticker, a hung one's deadline or the refresh's deadline."""
+        now = time.monotonic()
+        until = min(min(d for _, d in self.futures.values()), self.deadline.at())
+        finished, _ = wait(list(self.futures), timeout=max(0.0, until - now), return_when=FIRST_COMPLETED)
+        results = [(self.futures.pop(f)[0], f.result()) for f in finished]
+        now, over = time.monotonic(), self.deadline.passed()
+        for fut, (sym, dl) in list(self.futures.items()):
+            if over or now >= dl:  # hung worker, or the refresh's deadline: abandon it, keep going
+                self.futures.pop(fut)
+                fut.cancel()
+                why = self.deadline.reason() if over else f"no answer within {self.per_ticker_timeout_s:.0f} s"
+                timed_out = TickerOutcome(sym, STATUS_TIMEOUT, why)
+                results.append((sym, (empty_statements(), empty_market(), None, timed_out)))
+        if over and not self.stop.is_set():
+            self.stop_reason = STATUS_OFFLINE if self.deadline.silent else STATUS_TIMEOUT
+            self.stop.set()
+        return results
+
+    def _record(self, sym: str, res: tuple) -> None:
+        st_rows, mk_rows, name, outcome = res
+        if outcome.attempts and outcome.status not in (STATUS_NETWORK, STATUS_TIMEOUT, STATUS_OFFLINE):
+            self.deadline.heard()  # Yahoo answered (injected factories have no session to say so)
+        self._count(outcome)
+        if outcome.good:
+            self.statements.append(st_rows)
+            self.markets.append(mk_rows)
+            if name:
+                self.names[sym] = name
+        self._finish(sym, outcome)
+
+    def _count(self, outcome: TickerOutcome) -> None:
+        """Consecutive network errors and rate-limited tickers; stop the batch when either runs too long."""
+        if outcome.status in (STATUS_NETWORK, STATUS_TIMEOUT):
+            self.consecutive_network += 1
+        elif outcome.status != STATUS_OFFLINE and outcome.attempts:
+            self.consecutive_network = 0
+        if outcome.status == STATUS_RATE_LIMITED and outcome.attempts:
+            self.consecutive_limited += 1
+        elif outcome.attempts:
+            self.consecutive_limited = 0
+        if not self.stop.is_set() and self.consecutive_network >= self.max_network_errors:
+            self.stop_reason = STATUS_OFFLINE
+            self.stop.set()
+        elif not self.stop.is_set() and self.consecutive_limited >= self.max_rate_limited:
+            self.stop_reason = STATUS_RATE_LIMITED
+            self.stop.set()
+
+    def _finish(self, sym: str, outcome: TickerOutcome) -> None:
+        self.outcomes[sym] = outcome
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, len(self.symbols), sym)
+
+    def result(self, fetched_at: datetime, invalid: dict[str, TickerOutcome]) -> RefreshResult:
+        """The batch as a :class:`RefreshResult` (invalid symbols listed with their reason)."""
+        unreachable = (STATUS_NETWORK, STATUS_TIMEOUT, STATUS_OFFLINE)
+        offline = self.stop_reason == STATUS_OFFLINE or (
+            bool(self.outcomes) and all(o.status in unreachable for o in self.outcomes.values()))
+        st = [s for s in self.statements if not s.empty]
+        mk = [m for m in self.markets if not m.empty]
+        outcomes = {s: self.outcomes[s] for s in self.symbols if s in self.outcomes}
+        return RefreshResult(pd.concat(st, ignore_index=True) if st else empty_statements(),
+                             pd.concat(mk, ignore_index=True) if mk else empty_market(), self.names,
+                             {**outcomes, **invalid}, fetched_at, offline,
+                             rate_limited=self.stop_reason == STATUS_RATE_LIMITED)
 
 
 def _not_attempted(sym: str, reason: str) -> TickerOutcome:
-    """Outcome of a ticker skipped after the batch stopped early (offline or rate-limited)."""
+    """Outcome of a ticker skipped after the batch stopped early (offline, rate-limited or out of time)."""
     if reason == STATUS_RATE_LIMITED:
         return TickerOutcome(sym, STATUS_RATE_LIMITED, "not attempted: Yahoo kept answering HTTP 429", 0)
+    if reason == STATUS_TIMEOUT:
+        return TickerOutcome(sym, STATUS_TIMEOUT, "not attempted: the refresh's time limit passed", 0)
     return TickerOutcome(sym, STATUS_OFFLINE, "not attempted: Yahoo Finance unreachable", 0)
 
 
-def fetch_fx_rates(currencies: Iterable[str], factory: TickerFactory | None = None) -> dict[str, float]:
-    """Live USD-per-unit rates via yfinance (``TWDUSD=X``); missing ones are omitted."""
-    factory = factory or default_ticker_factory()
+def fetch_fx_rates(currencies: Iterable[str], factory: TickerFactory | None = None,
+                   deadline_s: float = FX_DEADLINE_S) -> dict[str, float]:
+    """Live USD-per-unit rates via yfinance (``TWDUSD=X``); missing ones are omitted. All of them within
+    ``deadline_s`` seconds: the rates not fetched by then are left out (the embedded ones stay)."""
+    deadline = RefreshDeadline(deadline_s, deadline_s)
+    factory = factory or default_ticker_factory(deadline=deadline)
     rates: dict[str, float] = {}
     for cur in sorted(set(c.upper() for c in currencies)):
         if cur == "USD":
             rates[cur] = 1.0
+            continue
+        if deadline.passed():
+            log.info("FX %s not fetched: %s", cur, deadline.reason())
             continue
         try:
             info = factory(f"{cur}USD=X").info or {}

@@ -18,8 +18,11 @@ only when a file is actually validated); every error names the file, the row
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 STATEMENT_COLUMNS: list[str] = [
@@ -119,3 +122,84 @@ def empty_market() -> pd.DataFrame:
             "as_of": pd.Series(dtype=str), "source": pd.Series(dtype=str),
         }
     )
+
+
+# --------------------------------------------------------------------------- row screening without pandera
+
+TICKER_RE = re.compile(_TICKER)
+
+
+def is_ticker(text: object) -> bool:
+    """Whether ``text`` is a ticker symbol Kosmos accepts (``^[A-Z0-9][A-Z0-9.\\-=^]{0,19}$``)."""
+    return isinstance(text, str) and TICKER_RE.fullmatch(text) is not None
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """``s`` as strings where it holds strings (anything else becomes missing)."""
+    if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        return s
+    return s.where(s.map(lambda v: isinstance(v, str)), None).astype("str")
+
+
+def _matches(pattern: str) -> Callable[[pd.Series], pd.Series]:
+    return lambda s: _text(s).str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def _number(lo: float | None = None, hi: float | None = None, *, positive: bool = False,
+            nullable: bool = False) -> Callable[[pd.Series], pd.Series]:
+    def check(s: pd.Series) -> pd.Series:
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ok = np.isfinite(v)
+        if positive:
+            ok &= v > 0
+        if lo is not None:
+            ok &= v >= lo
+        if hi is not None:
+            ok &= v <= hi
+        if nullable:
+            ok |= pd.isna(s).to_numpy()
+        return pd.Series(ok, index=s.index)
+    return check
+
+
+def _non_empty(s: pd.Series) -> pd.Series:
+    return (_text(s).str.strip().str.len() > 0).fillna(False).astype(bool)
+
+
+#: per table: (column, check, what a failing row breaks); the same rules as the pandera schemas of
+#: :mod:`data.validation`, applied row by row to data that is screened, not refused as a whole (cache snapshots)
+ROW_RULES: dict[str, list[tuple[str, Callable[[pd.Series], pd.Series], str]]] = {
+    "statements": [
+        ("ticker", _matches(_TICKER), "ticker is not a ticker symbol"),
+        ("fiscal_year", _number(1990, 2100), "fiscal_year is not a year 1990-2100"),
+        ("period_end", _matches(_DATE), "period_end is not YYYY-MM-DD"),
+        ("currency", _matches(_CURRENCY), "currency is not a 3-letter code"),
+        ("field", lambda s: s.isin(KNOWN_FIELDS), "field is not a known statement line"),
+        ("value", _number(), "value is not a finite number"),
+        ("source", _non_empty, "source is empty"),
+    ],
+    "market": [
+        ("ticker", _matches(_TICKER), "ticker is not a ticker symbol"),
+        ("price_currency", _matches(_CURRENCY), "price_currency is not a 3-letter code"),
+        ("market_cap", _number(positive=True, nullable=True), "market_cap is not a positive number"),
+        ("shares_outstanding", _number(positive=True, nullable=True), "shares_outstanding is not a positive number"),
+        ("as_of", _matches(_PARTIAL_DATE), "as_of is not a date"),
+        ("source", _non_empty, "source is empty"),
+    ],
+    "fx": [
+        ("currency", _matches(_CURRENCY), "currency is not a 3-letter code"),
+        ("usd_per_unit", _number(positive=True), "usd_per_unit is not a positive number"),
+    ],
+    "outcomes": [("ticker", _matches(_TICKER), "ticker is not a ticker symbol")],
+}
+
+
+def row_problems(df: pd.DataFrame, table: str) -> pd.Series:
+    """Per row of ``df``, why it breaks the rules of ``table`` in :data:`ROW_RULES` ('' when it breaks none)."""
+    problems = pd.Series("", index=df.index, dtype=object)
+    for column, check, message in ROW_RULES[table]:
+        if column not in df.columns:
+            continue  # a missing column is a file-level error, reported by the caller
+        bad = ~check(df[column]).astype(bool)
+        problems[bad] = problems[bad].map(lambda p, m=message: f"{p}; {m}" if p else m)
+    return problems

@@ -8,9 +8,10 @@ as_of, kind, item, amount, currency, source, basis, note``).
 
 Rules (also on the Methodology page):
 
-* per (ticker, item) the latest disclosure counts (optionally only those
-  dated on or before a date, for score history); a figure read only in an
-  unverified post (``basis == "unverified"``) is shown, never counted;
+* period-true: only disclosures dated on or before the scored year's
+  balance-sheet date count, and per (company, item) the latest of them; a
+  later disclosure belongs to a later balance sheet and is shown as such,
+  never scored; a figure read only in an unverified post is shown, never counted;
 * leases signed but not yet commenced count only when dated no earlier than
   the lease liabilities counted (an older figure would double count leases
   that have since commenced);
@@ -189,6 +190,26 @@ ADJUSTED_CHECK = Check(
 register(ADJUSTED_CHECK)
 
 
+def later_disclosures(ctx: Context, ticker: str) -> list[dict[str, Any]]:
+    """Commitments of the company dated after the scoring year's balance sheet: shown, never scored (a later
+    period's balance sheet)."""
+    every = ctx.extra.get("commitments_all")
+    if every is None or every.empty or ticker not in ctx.companies.index:
+        return []
+    real = ctx.tickers.get(ticker, ticker)
+    pe = pd.to_datetime(ctx.companies.at[ticker, "period_end"], errors="coerce")
+    rows = every[every["ticker"] == real].copy()
+    rows["when"] = pd.to_datetime(rows["as_of"], errors="coerce")
+    rows = rows[rows["when"] > pe].sort_values(["when", "kind"], ascending=[False, True])
+    fy = ctx.companies.at[ticker, "fiscal_year"]
+    why = f"disclosed after the FY{int(fy)} balance-sheet date: a later period, not scored" if not is_missing(fy) \
+        else "a later period, not scored"
+    return [{"line": KIND_LABELS.get(kind_group(r.kind), r.kind), "item": r.item, "as_of": r.as_of,
+             "amount": float(r.amount), "currency": r.currency, "counted": False, "why_not_counted": why,
+             "basis": r.basis, "source": r.source, "note": None if pd.isna(r.note) else str(r.note)}
+            for r in rows.itertuples()]
+
+
 def bridge(ctx: Context, ticker: str) -> dict[str, Any]:
     """The card panel 'debt as reported -> adjusted' for one company (JSON-ready), every line sourced."""
     a = adjusted_debt(ctx).loc[ticker]
@@ -200,6 +221,7 @@ def bridge(ctx: Context, ticker: str) -> dict[str, Any]:
               "why_not_counted": (r.why or ("other currency" if r.currency != cur else "")) or None,
               "basis": r.basis, "source": r.source, "note": None if pd.isna(r.note) else str(r.note)}
              for r in rows.itertuples()]
+    lines += later_disclosures(ctx, ticker)
 
     def num(x: Any) -> float | None:
         return None if is_missing(x) else float(x)

@@ -10,10 +10,10 @@ N years (straight-line approximation):
   equipment in force in that fiscal year (``data/useful_lives.csv``, with the
   year each change took effect);
 * depreciable base B: gross cost of servers and network equipment from the
-  PP&E note of that fiscal year (``data/ppe_servers.csv``) when disclosed,
-  else |capital expenditure| × L (a fleet renewed every L years at this year's
-  capex costs about L × capex; capex also buys buildings and land, so this
-  overstates the base: an upper bound of the effect, labelled as such);
+  PP&E note of that fiscal year (``data/ppe_servers.csv``), or a disclosed
+  annual depreciation of servers × L. Nothing else is used: total capex buys
+  warehouses, buildings and land too, so it is never a stand-in. A year
+  without either figure is left as reported, and the card says so;
 * change in depreciation ΔD = B / N − B / L (positive when N < L);
 * Reconciled Depreciation + ΔD, Operating Income − ΔD, reported EBIT − ΔD;
   EBITDA, cash flow and FCF do not move (depreciation is not cash); gross
@@ -35,7 +35,8 @@ GPU_LIFE_CHOICES: tuple[float, ...] = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
 SERVER_CLASS = r"server|technology equipment|gpu|computer equipment"
 SERVERS_GROSS = "Servers And Network Equipment Gross"
 BASE_PPE = "servers and network equipment at gross cost (PP&E note)"
-BASE_CAPEX = "approximation: |capital expenditure| × reported life (upper bound)"
+SERVERS_DEPRECIATION = "Servers Depreciation"
+BASE_DEPRECIATION = "disclosed servers depreciation × reported life"
 
 
 def server_lives(useful_lives: pd.DataFrame) -> pd.DataFrame:
@@ -74,25 +75,26 @@ def life_in_force(lives: pd.DataFrame, tickers: pd.Series, period_end: pd.Series
 
 
 def apply_gpu_life(panel: pd.DataFrame, useful_lives: pd.DataFrame, servers: pd.DataFrame,
-                   gpu_life: float | None) -> pd.DataFrame:
+                   gpu_life: float | None, real_ticker=None) -> pd.DataFrame:
     """The raw panel (before :func:`metrics.financials.add_derived`) with earnings lines at a server life of ``gpu_life``.
 
-    Always adds ``gpu_life_reported``, ``gpu_life_used``, ``gpu_base``,
-    ``gpu_base_basis`` and ``gpu_depreciation_change`` (0 when ``gpu_life`` is
-    None, i.e. as reported). See the module docstring for the formula.
+    ``real_ticker`` maps the panel's company keys to tickers (score-history keys
+    are ``TICKER@YEAR``). Always adds ``gpu_life_reported``, ``gpu_life_used``,
+    ``gpu_base``, ``gpu_base_basis``, ``gpu_depreciation_change`` (0 when
+    ``gpu_life`` is None, i.e. as reported), the reported operating income and
+    ``gpu_adjusted`` (the year's lines were changed). The extra depreciation
+    B / N − B / L never exceeds the disclosed base B (it is at most B / N).
     """
     out = panel.copy()
-    tickers = pd.Series(out.index.get_level_values("ticker"), index=out.index)
+    keys = out.index.get_level_values("ticker")
+    tickers = pd.Series(np.asarray(real_ticker(keys) if real_ticker is not None else keys, dtype=object),
+                        index=out.index)
     life = life_in_force(server_lives(useful_lives), tickers, out["period_end"])
-    base_ppe = pd.Series(np.nan, index=out.index)
-    if not servers.empty:
-        s = servers[servers["field"] == SERVERS_GROSS]
-        s = s.set_index(["ticker", s["fiscal_year"].astype(int)])["value"]
-        s = s[~s.index.duplicated()]
-        base_ppe = pd.Series(s.reindex(out.index).to_numpy(dtype=float), index=out.index)
-    base_capex = out[F.CAPEX].abs() * life
-    base = base_ppe.where(base_ppe.notna(), base_capex).where(life.notna())
-    basis = pd.Series(np.where(base_ppe.notna(), BASE_PPE, BASE_CAPEX), index=out.index).where(base.notna())
+    years = out.index.get_level_values("fiscal_year").astype(int)
+    base_ppe = _servers_field(servers, SERVERS_GROSS, tickers, years)
+    base_dep = _servers_field(servers, SERVERS_DEPRECIATION, tickers, years) * life
+    base = base_ppe.where(base_ppe.notna(), base_dep).where(life.notna())
+    basis = pd.Series(np.where(base_ppe.notna(), BASE_PPE, BASE_DEPRECIATION), index=out.index).where(base.notna())
     used = life if gpu_life is None else pd.Series(float(gpu_life), index=out.index).where(life.notna())
     delta = (base / used - base / life).fillna(0.0)
     out["gpu_life_reported"] = life
@@ -100,10 +102,36 @@ def apply_gpu_life(panel: pd.DataFrame, useful_lives: pd.DataFrame, servers: pd.
     out["gpu_base"] = base
     out["gpu_base_basis"] = basis
     out["gpu_depreciation_change"] = delta.where(base.notna())
+    out[F.OPERATING_INCOME_REPORTED] = out[F.OPERATING_INCOME]
+    out[F.GPU_ADJUSTED] = (gpu_life is not None) & base.notna()
     out[F.OPERATING_INCOME] = out[F.OPERATING_INCOME] - delta
     out[F.DEPRECIATION] = out[F.DEPRECIATION] + delta
     out[F.EBIT] = out[F.EBIT] - delta
     return out
+
+
+def _servers_field(servers: pd.DataFrame, field: str, tickers: pd.Series, years) -> pd.Series:
+    """``field`` of ``data/ppe_servers.csv`` for each (ticker, fiscal year) of the panel; NaN where absent."""
+    if servers.empty:
+        return pd.Series(np.nan, index=tickers.index)
+    s = servers[servers["field"] == field]
+    s = s.set_index([s["ticker"], s["fiscal_year"].astype(int)])["value"].astype(float)
+    s = s[~s.index.duplicated()]
+    key = pd.MultiIndex.from_arrays([tickers.to_numpy(), np.asarray(years)])
+    return pd.Series(s.reindex(key).to_numpy(dtype=float), index=tickers.index)
+
+
+def not_adjusted_reason(life: float | None, base: float | None, fiscal_year: int | None) -> str:
+    """Why a company-year keeps its reported depreciation under a server-life assumption."""
+    from metrics.format import is_missing
+
+    if is_missing(life):
+        return "no single disclosed useful life for servers on file: left as reported"
+    if is_missing(base):
+        year = f" for FY{fiscal_year}" if fiscal_year else ""
+        return (f"no servers & network equipment PP&E or servers depreciation on file{year}: left as reported "
+                "(total capex also buys buildings and land, so it is not used instead)")
+    return ""
 
 
 def gpu_life_label(gpu_life: float | None) -> str:

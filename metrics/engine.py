@@ -17,7 +17,7 @@ from metrics import history as H
 from metrics import financials as F
 from metrics import loop as L
 from metrics.checks import CHECKS, PILLARS, Context, checks_of
-from metrics.format import is_missing
+from metrics.format import is_missing, money
 from metrics import adjusted as A  # noqa: F401 - registers the adjusted-debt check
 from metrics.scoring import (
     EQUAL_WEIGHTS,
@@ -28,7 +28,7 @@ from metrics.scoring import (
     composite_score,
     grade,
     pillar_scores,
-    result_labels,
+    provisional_note,
     run_checks,
     score_table,
 )
@@ -53,8 +53,12 @@ class Scored:
     universe: pd.DataFrame
     fx: pd.DataFrame
     adjustments: Adjustments | None = None
+    as_of: pd.Timestamp | str | None = None
 
     def table(self, weights: Mapping[str, float] | None = None, relative: bool = False) -> pd.DataFrame:
+        """The ranked headline table (:func:`metrics.scoring.score_table`) with derived inputs, cycles and the
+        provisional note; one row per company, its scoring year."""
+        weights = dict(weights or EQUAL_WEIGHTS)
         t = score_table(self.ctx, self.results, weights, relative)
         t["derived_inputs"] = self.derived_labels().reindex(t.index).fillna("")
         if self.ctx.loop is not None:
@@ -64,6 +68,7 @@ class Scored:
         else:
             t["on_cycle"] = False
             t["cycle_count"] = np.nan
+        t["provisional_note"] = [provisional_note(r, weights) for r in t.to_dict("records")]
         return t
 
 
@@ -87,10 +92,11 @@ _FIELD_LABELS = {F.EBITDA_D: "EBITDA", F.FCF_D: "Free cash flow"}
 
 def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
           loop: L.LoopContext | None = None, assumptions: Assumptions | None = None,
-          adjustments: Adjustments | None = None) -> Scored:
-    """Build the context and run every check once (the expensive step; weights are applied later)."""
-    ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments)
-    return Scored(ctx, run_checks(ctx), statements, market, universe, fx, adjustments)
+          adjustments: Adjustments | None = None, as_of: pd.Timestamp | str | None = None) -> Scored:
+    """Build the headline context (each company's scoring year) and run every check once (the expensive
+    step; weights are applied later). ``as_of``: the information date of the scoring years (None = all on file)."""
+    ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments, as_of=as_of)
+    return Scored(ctx, run_checks(ctx), statements, market, universe, fx, adjustments, as_of)
 
 
 def _clean(x: Any) -> Any:
@@ -190,21 +196,20 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
     for pid, label in PILLARS.items():
         checks = []
         for c in checks_of(pid, basis):
-            res = scored.results[c.id].loc[ticker]
-            rec = res.to_dict()
-            result = result_labels(scored.results[c.id].loc[[ticker]]).iloc[0]
-            inputs = {k: _clean(v) for k, v in rec.items() if k not in ("value", "points", "passed")}
-            basis = {k: derived_now[f] for k in inputs if (f := _INPUT_FIELDS.get(k, k)) in derived_now
-                     and inputs[k] is not None}
+            rec = scored.results[c.id].loc[ticker].to_dict()
+            inputs = {k: _clean(v) for k, v in rec.items()
+                      if k not in ("value", "points", "passed", "status", "Not reported")}
+            derived_basis = {k: derived_now[f] for k in inputs if (f := _INPUT_FIELDS.get(k, k)) in derived_now
+                             and inputs[k] is not None}
             checks.append({
                 "id": c.id, "label": c.label, "value": _clean(rec["value"]), "unit": c.unit,
-                "threshold": c.threshold, "result": result, "points": _clean(rec["points"]),
-                "explanation": c.explain(rec, cur), "inputs": inputs, "derived_inputs": basis,
-                "formula": c.formula, "reference": c.reference,
+                "threshold": c.threshold, "result": rec["status"], "points": _clean(rec["points"]),
+                "explanation": c.explain(rec, cur), "inputs": inputs, "derived_inputs": derived_basis,
+                "formula": c.formula, "reference": c.reference, "help": c.help,
             })
-        status = row[f"{pid}_status"]
-        pillars[pid] = {"label": label, "score": _clean(row[pid]), "status": status,
-                        "partial_score": _clean(row.get(f"{pid}_partial")), "checks": checks}
+        pillars[pid] = {"label": label, "score": _clean(row[pid]), "score_high": _clean(row[f"{pid}_high"]),
+                        "status": row[f"{pid}_status"], "on_file": int(row[f"{pid}_on_file"]),
+                        "applicable": int(row[f"{pid}_applicable"]), "checks": checks}
     scoring_year = None if is_missing(fy) else int(fy)
     return {
         "ticker": ticker, "name": comp["name"], "segment": comp["segment"], "subsegment": _clean(comp["subsegment"]),
@@ -215,6 +220,9 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
         "coverage": _clean(comp["coverage"]),
         "data_source": source_label, "mode": "sector-relative" if relative else "absolute",
         "weights": weights, "composite": _clean(row["composite"]), "grade": row["grade"],
+        "composite_low": _clean(row["composite_low"]), "composite_high": _clean(row["composite_high"]),
+        "provisional": bool(row["provisional"]), "provisional_note": row["provisional_note"],
+        "checks_on_file": int(row["checks_on_file"]), "checks_applicable": int(row["checks_applicable"]),
         "rank": int(row["rank"]), "of": int(len(table)),
         "market_cap_usd": _clean(comp["market_cap_usd"]), "market_cap_as_of": _clean(comp["market_cap_as_of"]),
         "market_cap_source": _clean(comp["market_cap_source"]),
@@ -230,18 +238,24 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
 
 
 def score_history_of(scored: Scored, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """Every fiscal year on file scored with the same rules and assumptions (:mod:`metrics.history`).
+    """Every scorable fiscal year scored by the headline's own function (:mod:`metrics.history`).
 
-    Computed once per scored context and weights (about a second for the embedded set).
+    Computed once per scored context and weights. The row of each company's
+    scoring year equals its headline score (same inputs, same rules).
     """
     key = ("history", tuple(sorted((weights or EQUAL_WEIGHTS).items())))
     if key not in scored.ctx.derived:
-        loop = scored.ctx.loop
         scored.ctx.derived[key] = H.score_history(
-            scored.statements, scored.market, scored.universe, scored.fx,
-            loop.deals if loop is not None else None, loop.concentration if loop is not None else None,
-            scored.ctx.assumptions, scored.adjustments, weights)
+            scored.statements, scored.market, scored.universe, scored.fx, scored.ctx.loop,
+            scored.ctx.assumptions, scored.adjustments, weights, scored.as_of)
     return scored.ctx.derived[key]
+
+
+HISTORY_BASIS = ("every fiscal year scored by the headline's own rules (statements to that year; loop flows inside "
+                 "it; backlog and cycles as they stood until the next fiscal year was on file, or today for the "
+                 "scoring year; commitments at the year end). FCF yield is not on file before the scoring year: no "
+                 "market cap dated at earlier year ends, so earlier years lose up to 20 points of the FCF pillar "
+                 "for that reason alone")
 
 
 def history_of(scored: Scored, ticker: str, weights: Mapping[str, float] | None = None) -> dict[str, Any]:
@@ -249,10 +263,7 @@ def history_of(scored: Scored, ticker: str, weights: Mapping[str, float] | None 
     h = score_history_of(scored, weights)
     rows = h[h["ticker"] == ticker]
     return {"rows": [{k: _clean(v) for k, v in r.items() if k != "ticker"} for r in rows.to_dict("records")],
-            "grade_move": H.grade_move(h, ticker),
-            "basis": "each fiscal year scored as it stood at its year end (statements to that year, loop deals to "
-                     "the half-year end before it, commitments disclosed by then); FCF yield n.a. (no dated "
-                     "market caps), so history points can sit below the headline score"}
+            "grade_move": H.grade_move(h, ticker), "basis": HISTORY_BASIS}
 
 
 def assumptions_of(ctx: Context) -> dict[str, Any]:
@@ -262,15 +273,25 @@ def assumptions_of(ctx: Context) -> dict[str, Any]:
 
 
 def server_life_of(ctx: Context, ticker: str) -> dict[str, Any]:
-    """The depreciation-life panel of a card: disclosed life, base, change in D&A and in operating margin."""
+    """The depreciation-life panel of a card: disclosed life, base, change in D&A and in operating margin.
+
+    ``adjusted`` is False (with ``reason``) when the scoring year has no single
+    disclosed server life or no servers PP&E / servers depreciation on file:
+    such a company keeps its reported depreciation under any assumption.
+    """
     row = ctx.latest.loc[ticker] if ticker in ctx.latest.index else pd.Series(dtype=object)
-    life = row.get("gpu_life_reported")
-    if is_missing(life):
-        return {"adjusted": False, "reason": "no single disclosed useful life for servers on file: not adjusted"}
+    life, base = row.get("gpu_life_reported"), row.get("gpu_base")
+    fy = ctx.companies.at[ticker, "fiscal_year"] if ticker in ctx.companies.index else None
+    reason = D.not_adjusted_reason(life, base, None if is_missing(fy) else int(fy))
+    if reason:
+        return {"adjusted": False, "reason": reason, "reported_life_years": _clean(life)}
     delta, rev = row.get("gpu_depreciation_change"), row.get(F.REVENUE)
-    return {"adjusted": True, "reported_life_years": _clean(life), "life_used_years": _clean(row.get("gpu_life_used")),
-            "base": _clean(row.get("gpu_base")), "base_basis": row.get("gpu_base_basis"),
+    used = row.get("gpu_life_used")
+    return {"adjusted": True, "reported_life_years": _clean(life), "life_used_years": _clean(used),
+            "base": _clean(base), "base_basis": row.get("gpu_base_basis"),
             "depreciation_change": _clean(delta),
+            "trace": (f"{money(base, ctx.companies.at[ticker, 'currency'])} / {float(used):g} − / {float(life):g} years"
+                      if not is_missing(used) else ""),
             "operating_margin_change": _clean(-delta / rev + 0.0) if not is_missing(delta) and not is_missing(rev)
             and rev > 0 else None}
 
@@ -288,11 +309,14 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
                 weights: Mapping[str, float] | None = None) -> StressResult:
     """If ``counterparty`` honours only ``honoured`` (0–1) of its commitments.
 
-    Recomputes each exposed company's revenue, FCF, net debt / EBITDA, every
-    check and every score. Loop-exposure checks (structural: they measure the
-    commitments) and historical stability are held at their pre-stress results.
-    A check's points under stress are capped at its pre-stress points and an
-    n.a. under stress scores 0, so a lower ``honoured`` never raises a score.
+    Only revenue the counterparty contributed inside each company's scoring
+    fiscal year is cut (:func:`metrics.loop.lost_revenue`: period-true, the
+    loop context's low-confidence choice honoured). Recomputes revenue, FCF, net
+    debt / EBITDA, every check and every score. Loop-exposure checks (they
+    measure the commitments) and historical stability are held at their
+    pre-stress results. A check's points under stress are capped at its
+    pre-stress points (a check not on file under stress scores 0), so a lower
+    ``honoured`` never raises a score. ``reason`` says why a row shows n.a.
     """
     ctx = scored.ctx
     if ctx.loop is None:
@@ -302,7 +326,7 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
     exposed = lost.index[lost["exposed"]]
     s_statements = L.stressed_statements(scored.statements, ctx.latest, lost["lost_local"])
     s_ctx = build_context(s_statements, scored.market, scored.universe, scored.fx, ctx.loop, ctx.assumptions,
-                          scored.adjustments)
+                          scored.adjustments, as_of=scored.as_of)
     s_ctx.extra = ctx.extra  # loop inputs are structural: reuse
     held = {c.id for c in CHECKS if c.pillar == "loop_exposure"} | set(L.STRESS_HELD_CHECKS)
     s_results = {}
@@ -311,17 +335,10 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
         if c.id in held:
             s_results[c.id] = before
             continue
-        after = c.compute(s_ctx)
-        pts = after["points"].fillna(0.0).where(before["points"].notna())
-        after = after.copy()
-        after["points"] = np.fmin(pts, before["points"])
-        s_results[c.id] = after
-    has_loop = True
-    p_before = pillar_scores(scored.results, ctx.index, has_loop, debt_basis(ctx))
-    p_after = pillar_scores(s_results, ctx.index, has_loop, debt_basis(ctx))
-    # sufficiency is judged before the stress, so the composite averages the same pillars
-    for p in PILLARS:
-        p_after[p] = (p_after[f"{p}_partial"] if f"{p}_partial" in p_after else p_after[p]).where(p_before[p].notna())
+        s_results[c.id] = _capped(c.compute(s_ctx), before)
+    basis = debt_basis(ctx)
+    p_before = pillar_scores(scored.results, ctx.index, basis)
+    p_after = pillar_scores(s_results, ctx.index, basis)
     c_before = composite_score(p_before, weights)
     c_after = composite_score(p_after, weights)
     rows = []
@@ -329,13 +346,15 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
         b_lat, a_lat = ctx.latest, s_ctx.latest
         row = {
             "ticker": t, "name": ctx.companies.at[t, "name"], "currency": ctx.companies.at[t, "currency"],
+            "fiscal_year": ctx.companies.at[t, "fiscal_year"],
             "annual_from_counterparty_usd": lost.at[t, "annual_from_counterparty_usd"],
             "lost_revenue_usd": lost.at[t, "lost_usd"], "quantified": bool(lost.at[t, "quantified"]),
+            "to_run_after_usd": lost.at[t, "to_run_after_usd"], "reason": lost.at[t, "reason"],
             "revenue_before": _get(b_lat, t, F.REVENUE), "revenue_after": _get(a_lat, t, F.REVENUE),
             "fcf_before": _get(b_lat, t, F.FCF_D), "fcf_after": _get(a_lat, t, F.FCF_D),
             "net_debt_to_ebitda_before": scored.results["net_debt_to_ebitda"].at[t, "value"],
             "net_debt_to_ebitda_after": s_results["net_debt_to_ebitda"].at[t, "value"],
-            "composite_before": c_before.get(t), "composite_after": c_after.get(t),
+            "composite_before": c_before.at[t, "composite"], "composite_after": c_after.at[t, "composite"],
         }
         for p in PILLARS:
             row[f"{p}_before"] = p_before.at[t, p]
@@ -346,12 +365,28 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
         row["grade_before"] = grade(row["composite_before"] if not is_missing(row["composite_before"]) else float("nan"))
         row["grade_after"] = grade(row["composite_after"] if not is_missing(row["composite_after"]) else float("nan"))
         rows.append(row)
-    cols = ["ticker", "name", "currency", "annual_from_counterparty_usd", "lost_revenue_usd", "quantified",
-            "revenue_before", "revenue_after", "fcf_before", "fcf_after", "net_debt_to_ebitda_before",
-            "net_debt_to_ebitda_after", "composite_before", "composite_after", "composite_delta",
-            "grade_before", "grade_after"] + [f"{p}_{w}" for p in PILLARS for w in ("before", "after")]
+    cols = ["ticker", "name", "currency", "fiscal_year", "annual_from_counterparty_usd", "lost_revenue_usd",
+            "quantified", "to_run_after_usd", "reason", "revenue_before", "revenue_after", "fcf_before", "fcf_after",
+            "net_debt_to_ebitda_before", "net_debt_to_ebitda_after", "composite_before", "composite_after",
+            "composite_delta", "grade_before", "grade_after"] + [f"{p}_{w}" for p in PILLARS for w in ("before", "after")]
     table = pd.DataFrame(rows, columns=cols).set_index("ticker") if rows else pd.DataFrame(columns=cols).set_index("ticker")
     return StressResult(counterparty, honoured, table)
+
+
+def _capped(after: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """A stressed check result whose points never exceed the unstressed ones (not on file counts as 0);
+    a check that did not apply before the stress does not apply after it."""
+    from metrics.checks import FAIL, NOT_APPLICABLE, NOT_ON_FILE, PASS
+
+    out = after.copy()
+    was_na = before["status"] == NOT_APPLICABLE
+    pts = np.fmin(after["points"].fillna(0.0), before["points"].fillna(0.0))
+    judged = before["points"].notna()
+    out["points"] = pts.where(judged & ~was_na)
+    passed = after["passed"].fillna(False).astype(bool) & before["passed"].fillna(False).astype(bool)
+    out["status"] = np.where(was_na, NOT_APPLICABLE, np.where(out["points"].notna(),
+                                                               np.where(passed, PASS, FAIL), NOT_ON_FILE))
+    return out
 
 
 def _get(frame: pd.DataFrame, t: str, col: str) -> float:

@@ -122,6 +122,8 @@ SCORING_INPUTS: list[str] = [
 ]
 
 # derived columns (computed, never stored)
+OPERATING_INCOME_REPORTED = "operating_income_reported"  # before a server-life assumption
+GPU_ADJUSTED = "gpu_adjusted"  # True where a server-life assumption changed the year's earnings lines
 EBITDA_D = "ebitda"
 EBIT_D = "ebit"
 FCF_D = "fcf"
@@ -136,15 +138,19 @@ def build_panel(statements: pd.DataFrame, adjust=None) -> pd.DataFrame:
     (panel -> panel) rewrites reported lines before anything is derived from
     them (the depreciation-life assumption, :mod:`metrics.depreciation`).
     """
+    panel = raw_panel(statements)
+    return add_derived(adjust(panel) if adjust is not None else panel)
+
+
+def raw_panel(statements: pd.DataFrame) -> pd.DataFrame:
+    """The reported lines as a (ticker, fiscal_year) panel, sorted, before anything is derived."""
     if statements.empty:
         idx = pd.MultiIndex.from_arrays([[], []], names=["ticker", "fiscal_year"])
         panel = pd.DataFrame(index=idx, columns=PANEL_FIELDS, dtype=float)
         panel["period_end"] = pd.Series(dtype=str)
         panel["currency"] = pd.Series(dtype=str)
-    else:
-        panel = _pivot(statements)
-    panel = panel.sort_index()
-    return add_derived(adjust(panel) if adjust is not None else panel)
+        return panel
+    return _pivot(statements).sort_index()
 
 
 def _pivot(statements: pd.DataFrame) -> pd.DataFrame:

@@ -1,13 +1,14 @@
-"""Score history: every fiscal year on file scored with the same rules, and what changed since a refresh.
+"""Score history: every scorable fiscal year scored by the headline's own function, and what changed since a refresh.
 
-For each fiscal year Y, a company is scored as it stood at the end of Y, by the
-headline rules: its statements up to Y (a partial Y that the scoring-year
-rule would skip has no point), the loop deals announced by the end of the month its Y ends in, the commitments
-disclosed by then, and the investor's current assumptions (server life, debt
-basis, weights). Market caps are not kept by date, so FCF yield is n.a. in
-every historical year (it scores zero points like any n.a. check): a history
-point and the headline score of the same year can differ by that check and by
-deals announced after the year end. Pure pandas; no Streamlit.
+A company in fiscal year Y is the company key ``T@Y`` of a context built with
+``years="all"`` (:func:`metrics.scoring.build_context`): the same inputs, the same
+checks, the same pillar and composite rules as the headline, which is the
+``years="scoring"`` context of the same tables. So the History row of a
+company's scoring year equals its headline score for the same assumptions
+(tested for every company). Earlier years read their point-in-time loop facts
+as of the end of the next fiscal year on file (the state while that year was
+the latest reported), and have no dated market cap (FCF yield not on file).
+Pure pandas; no Streamlit.
 """
 
 from __future__ import annotations
@@ -17,112 +18,41 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from metrics import loop as L
-from metrics.checks import CHECKS, PILLARS, Context
+from metrics.checks import PILLARS
 from metrics.scoring import (
     Adjustments,
     Assumptions,
     EQUAL_WEIGHTS,
     build_context,
-    composite_score,
-    grade,
-    pillar_scores,
+    run_checks,
+    score_rows,
 )
 
-HISTORY_COLUMNS = ["ticker", "fiscal_year", "period_end", *PILLARS, "composite", "grade"]
-LOOP_CHECKS = [c for c in CHECKS if c.pillar == "loop_exposure"]
-
-
-SEP = "@"
-
-
-def _replicate(table: pd.DataFrame, years: list[int], upto: pd.Series | None = None,
-               date_column: str | None = None) -> pd.DataFrame:
-    """``table`` once per history year with tickers renamed ``TICKER@YEAR``.
-
-    With ``upto`` (period end per pseudo ticker) and ``date_column``, a row is kept
-    only when its date is on or before that pseudo company's period end.
-    """
-    if table.empty:
-        return table
-    parts = []
-    for year in years:
-        part = table.assign(ticker=table["ticker"] + f"{SEP}{year}")
-        if upto is not None and date_column is not None:
-            when = pd.to_datetime(part["ticker"].map(upto), errors="coerce")
-            part = part[pd.to_datetime(part[date_column], errors="coerce") <= when]
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _half_year_end(dates: pd.Series) -> pd.Series:
-    """The last 30 June or 31 December on or before each date (no look-ahead)."""
-    d = pd.to_datetime(dates)
-    june = pd.to_datetime(d.dt.year.astype(str) + "-06-30")
-    dec_before = pd.to_datetime((d.dt.year - 1).astype(str) + "-12-31")
-    return june.where(d >= june, dec_before).where(d.dt.strftime("%m-%d") != "12-31", d)
+HISTORY_COLUMNS = ["ticker", "fiscal_year", "period_end", "scoring_year", *PILLARS, "composite", "composite_low",
+                   "composite_high", "provisional", "grade"]
 
 
 def score_history(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
-                  deals: pd.DataFrame | None = None, concentration: pd.DataFrame | None = None,
-                  assumptions: Assumptions | None = None, adjustments: Adjustments | None = None,
-                  weights: Mapping[str, float] | None = None, years: list[int] | None = None) -> pd.DataFrame:
-    """One row per (ticker, fiscal year) the headline rules would score: pillar scores, composite and grade.
-
-    All years are scored in one pass: company T at year Y becomes the pseudo
-    company ``T@Y`` holding the statements up to Y (segment medians are taken
-    within the same year). ``deals``/``concentration`` given: the loop pillar uses
-    the deals announced by the last 30 June or 31 December on or before each
-    company's period end (one loop context per half-year; no look-ahead).
-    Commitments count only when disclosed by the company's period end.
-    """
+                  loop=None, assumptions: Assumptions | None = None, adjustments: Adjustments | None = None,
+                  weights: Mapping[str, float] | None = None, as_of=None) -> pd.DataFrame:
+    """One row per (ticker, scorable fiscal year): pillar scores, composite (conservative, with its optimistic
+    bound), provisional flag and grade, scored by the same function as the headline."""
     weights = dict(weights or EQUAL_WEIGHTS)
-    assumptions = assumptions or Assumptions()
-    years = sorted(int(y) for y in statements["fiscal_year"].unique()) if years is None else sorted(years)
-    if not years or statements.empty:
+    if statements.empty:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
-    pseudo = pd.concat([statements[statements["fiscal_year"] <= y].assign(ticker=lambda f, y=y: f["ticker"] + f"{SEP}{y}")
-                        for y in years], ignore_index=True)
-    uni = pd.concat([universe.assign(ticker=universe["ticker"] + f"{SEP}{y}", segment=universe["segment"] + f"{SEP}{y}")
-                     for y in years], ignore_index=True)
-    adj = adjustments or Adjustments()
-    # period ends of the pseudo companies' own years, for commitments known by then
-    pe = pseudo[pseudo["fiscal_year"] == pseudo["ticker"].str.rsplit(SEP, n=1).str[1].astype(int)]
-    period_end = pe.groupby("ticker")["period_end"].first()
-    pseudo_adj = Adjustments(_replicate(adj.commitments, years, period_end, "as_of"),
-                             _replicate(adj.useful_lives, years), _replicate(adj.servers, years))
-    ctx = build_context(pseudo, market.iloc[0:0], uni, fx, None, assumptions, pseudo_adj)
-    own_year = ctx.index.str.rsplit(SEP, n=1).str[1].astype(int)
-    keep = ctx.index[ctx.companies["fiscal_year"].to_numpy() == own_year]
-    results = {c.id: c.compute(ctx) for c in CHECKS if c.pillar != "loop_exposure"}
-    has_loop = deals is not None and concentration is not None
-    if has_loop:
-        results.update(_loop_results(ctx, keep, deals, concentration, set(universe["ticker"])))
-    p = pillar_scores(results, ctx.index, has_loop, assumptions.debt_basis).loc[keep]
-    comp = composite_score(p, weights)
-    out = pd.DataFrame({"ticker": keep.str.rsplit(SEP, n=1).str[0], "fiscal_year": own_year[ctx.index.isin(keep)],
-                        "period_end": ctx.companies.loc[keep, "period_end"].to_numpy()})
-    for pid in PILLARS:
-        out[pid] = p[pid].to_numpy()
-    out["composite"] = comp.to_numpy()
-    out["grade"] = grade(comp).to_numpy()
+    ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments, years="all", as_of=as_of)
+    rows = score_rows(ctx, run_checks(ctx), weights)
+    out = pd.DataFrame({"ticker": rows["ticker"].to_numpy(), "fiscal_year": rows["fiscal_year"].astype(int).to_numpy(),
+                        "period_end": rows["period_end"].to_numpy(), "scoring_year": _is_last(rows)})
+    for col in [*PILLARS, "composite", "composite_low", "composite_high", "provisional", "grade"]:
+        out[col] = rows[col].to_numpy()
     return out[HISTORY_COLUMNS].sort_values(["ticker", "fiscal_year"], ignore_index=True)
 
 
-def _loop_results(ctx, keep: pd.Index, deals, concentration, listed: set[str]) -> dict[str, pd.DataFrame]:
-    """Loop checks of the pseudo companies ``keep``, each with the loop as of its half-year end."""
-    as_of = _half_year_end(pd.Series(pd.to_datetime(ctx.companies.loc[keep, "period_end"]).to_numpy(), index=keep))
-    frames: dict[str, list[pd.DataFrame]] = {c.id: [] for c in LOOP_CHECKS}
-    for when, group in as_of.groupby(as_of):
-        real = group.index.str.rsplit(SEP, n=1).str[0]
-        sub = Context(panel=ctx.panel.iloc[0:0], latest=ctx.latest.loc[group.index].set_axis(real),
-                      companies=ctx.companies.loc[group.index].set_axis(real),
-                      loop=L.loop_context(deals, concentration, listed, when))
-        for c in LOOP_CHECKS:
-            frames[c.id].append(c.compute(sub).set_axis(group.index))
-    return {cid: pd.concat(parts).reindex(ctx.index) if parts else
-            pd.DataFrame({"value": np.nan, "points": np.nan, "passed": np.nan}, index=ctx.index)
-            for cid, parts in frames.items()}
+def _is_last(rows: pd.DataFrame) -> np.ndarray:
+    """True for each company's newest scored year (its scoring year)."""
+    last = rows.groupby("ticker")["fiscal_year"].transform("max")
+    return (rows["fiscal_year"] == last).to_numpy()
 
 
 def grade_move(history: pd.DataFrame, ticker: str) -> str:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from metrics import financials as F
 from metrics.checks import Check, Context, _frame, _ramp, register
+from metrics.cycles import MAX_CYCLES, TIME_BUDGET_S, CycleList, largest_cycles
 from metrics.format import is_missing, money, pct
 
 MAX_CYCLE_LENGTH = 6
@@ -106,13 +107,20 @@ class Cycle:
         return len(self.nodes)
 
 
-def find_cycles(g: nx.DiGraph, max_length: int = MAX_CYCLE_LENGTH) -> list[Cycle]:
-    """All simple directed cycles of length <= ``max_length``, each rotated to start at its smallest node.
+def find_cycles(g: nx.DiGraph, max_length: int = MAX_CYCLE_LENGTH, *, max_cycles: int = MAX_CYCLES,
+                budget_s: float = TIME_BUDGET_S) -> list[Cycle]:
+    """The largest simple directed cycles of length <= ``max_length``, each rotated to start at its smallest node.
 
-    Sorted by dollars carried (undisclosed last), then length.
+    Bounded (:func:`metrics.cycles.largest_cycles`): at most ``max_cycles``
+    cycles and about ``budget_s`` seconds per call, the largest by dollars carried. Sorted
+    by dollars carried (undisclosed last), then length. The list is a
+    :class:`metrics.cycles.CycleList`: ``.truncated`` is True when the search
+    stopped early, and ``.found`` is then a lower bound of the number of cycles.
     """
-    out: list[Cycle] = []
-    for nodes in nx.simple_cycles(g, length_bound=max_length):
+    search = largest_cycles(g, max_length, max_cycles, budget_s)
+    out = CycleList(found=search.found, truncated=search.truncated, stopped_by=search.stopped_by,
+                    elapsed_s=search.elapsed_s)
+    for nodes in search.cycles:
         k = nodes.index(min(nodes))
         nodes = nodes[k:] + nodes[:k]
         edges = list(zip(nodes, nodes[1:] + nodes[:1]))
@@ -141,9 +149,29 @@ class LoopContext:
     cycles: list[Cycle]
     listed: set[str] = field(default_factory=set)
     include_low: bool = False
+    _by_node: tuple[tuple[int, int], dict[str, list[Cycle]]] | None = field(default=None, init=False, repr=False,
+                                                                          compare=False)
+
+    @property
+    def cycles_truncated(self) -> bool:
+        """True when the cycle search stopped at its cap or time budget: counts of cycles are lower bounds."""
+        return bool(getattr(self.cycles, "truncated", False))
+
+    @property
+    def cycles_found(self) -> int:
+        """Cycles found (a lower bound of the true number when :attr:`cycles_truncated`)."""
+        return int(getattr(self.cycles, "found", len(self.cycles)))
 
     def cycles_of(self, node: str) -> list[Cycle]:
-        return [c for c in self.cycles if node in c.nodes]
+        """The cycles through ``node`` (of those found: a lower bound when :attr:`cycles_truncated`)."""
+        key = (id(self.cycles), len(self.cycles))
+        if self._by_node is None or self._by_node[0] != key:  # indexed once per list of cycles
+            by_node: dict[str, list[Cycle]] = {}
+            for c in self.cycles:
+                for n in dict.fromkeys(c.nodes):
+                    by_node.setdefault(n, []).append(c)
+            self._by_node = (key, by_node)
+        return list(self._by_node[1].get(node, []))
 
 
 def loop_context(deals: pd.DataFrame, concentration: pd.DataFrame, listed: set[str],
@@ -154,189 +182,361 @@ def loop_context(deals: pd.DataFrame, concentration: pd.DataFrame, listed: set[s
     return LoopContext(d, concentration, g, find_cycles(g), set(listed), include_low)
 
 
-def _latest_disclosure(conc: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
-    rows = conc[conc["metric"].isin(metrics) & conc["value"].notna() & (conc["unit"] == "percent")]
-    return rows
+# =========================================================================== period-true inputs
+
+#: stands in for "no date limit" in date comparisons
+FAR_FUTURE = pd.Timestamp("2200-01-01")
+#: concentration metrics that give a backlog total (USD) and a counterparty's share of it (percent)
+BACKLOG_TOTAL_METRICS = ("remaining_performance_obligations", "revenue_backlog",
+                         "commercial_remaining_performance_obligations", "ai_backlog")
 
 
-def exposure_inputs(ctx: Context) -> pd.DataFrame:
-    """Per ticker: annualised loop inflows, private share, vendor financing, cycles, disclosed shares.
+def period_date(period: str, fiscal_period_end: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The date a concentration disclosure speaks for: '2025-11-30' as is, '2025-09' -> month end,
+    '2025' -> 31 Dec, 'FY2025' -> that fiscal year's period end, 'FY2025-Q3' -> ~one quarter before it
+    (``fiscal_period_end`` is the company's FY period end); anything else NaT."""
+    text = str(period or "").strip()
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            return pd.Timestamp(text)
+        if len(text) == 7 and text[4] == "-" and text[5:].isdigit():
+            return pd.Timestamp(text) + pd.offsets.MonthEnd(0)
+        if len(text) == 4 and text.isdigit():
+            return pd.Timestamp(f"{text}-12-31")
+    except ValueError:
+        return pd.NaT
+    if text.startswith("FY") and fiscal_period_end is not None and not pd.isna(fiscal_period_end):
+        quarter = text[7:] if len(text) > 7 and text[6] == "-" else ""
+        if quarter in ("", "Q4"):
+            return pd.Timestamp(fiscal_period_end)
+        if quarter in ("Q1", "Q2", "Q3"):
+            return pd.Timestamp(fiscal_period_end) - pd.Timedelta(days=91 * (4 - int(quarter[1])))
+    return pd.NaT
 
-    Revenue is converted to USD with ``fx_usd``; deals are in USD already.
+
+def _fiscal_period_ends(ctx: Context) -> dict[tuple[str, int], pd.Timestamp]:
+    """(ticker, fiscal year) -> period end, from the real panel (for 'FY2025'-style disclosure periods)."""
+    panel = ctx.full_panel if ctx.full_panel is not None else ctx.panel
+    if panel is None or panel.empty:
+        return {}
+    pe = pd.to_datetime(panel["period_end"], errors="coerce")
+    return dict(zip(panel.index, pe))
+
+
+def dated_concentration(ctx: Context) -> pd.DataFrame:
+    """The concentration table with ``date`` (:func:`period_date`) and numeric ``value``; computed once."""
+    if "loop_concentration" in ctx.derived:
+        return ctx.derived["loop_concentration"]
+    conc = ctx.loop.concentration.copy()
+    ends = _fiscal_period_ends(ctx)
+
+    def fy_end(ticker: str, period: str) -> pd.Timestamp | None:
+        text = str(period or "")
+        if text.startswith("FY") and text[2:6].isdigit():
+            return ends.get((ticker, int(text[2:6])))
+        return None
+
+    conc["date"] = pd.to_datetime(pd.Series([period_date(p, fy_end(t, p)) for t, p in zip(conc["ticker"], conc["period"])],
+                                            index=conc.index, dtype=object), errors="coerce")
+    conc["value"] = pd.to_numeric(conc["value"], errors="coerce")
+    ctx.derived["loop_concentration"] = conc
+    return conc
+
+
+def _keys(ctx: Context) -> pd.DataFrame:
+    """One row per company key: ticker, fiscal year window (start, end], information date, revenue in USD."""
+    comp = ctx.companies
+    pe = pd.to_datetime(comp["period_end"], errors="coerce")
+    info = pd.to_datetime(comp.get("info_date", pd.Series(pd.NaT, index=comp.index)), errors="coerce")
+    keys = pd.DataFrame({
+        "ticker": ctx.tickers.to_numpy(),
+        "fiscal_year": comp["fiscal_year"].to_numpy(),
+        "fy_end": (pe + pd.Timedelta(days=1)).to_numpy(),  # the period-end day is inside the year
+        "fy_start": (pe - pd.Timedelta(days=364)).to_numpy(),
+        "period_end": pe.to_numpy(),
+        "info": info.to_numpy(),
+        "revenue_usd": (ctx.latest_col(F.REVENUE) * comp["fx_usd"]).to_numpy(),
+    }, index=pd.Index(ctx.index, name="key"))
+    return keys
+
+
+def _deal_runs(deals: pd.DataFrame, include_low: bool) -> pd.DataFrame:
+    """Revenue deals with their run [start, end) (end NaT without a term), the counted amount and amount / term."""
+    d = deals[(deals["confidence"] != "excluded") & deals["flow"].isin(REVENUE_FLOWS)].copy()
+    cnt = counted(d, include_low)
+    d["start"] = pd.to_datetime(d["announced_date"])
+    term = pd.to_numeric(d["term_years"], errors="coerce")
+    d["end"] = d["start"] + pd.to_timedelta((term * 365.25).round(), unit="D")
+    d["amount"] = pd.to_numeric(d["amount_usd"], errors="coerce").where(cnt)
+    d["annual"] = d["amount"] / term.where(term > 0)
+    return d
+
+
+def _pairs(keys: pd.DataFrame, deals: pd.DataFrame, side: str) -> pd.DataFrame:
+    """Every (company key, deal) with the company on ``side`` ("payee" or "payer") of the deal."""
+    k = keys.reset_index().rename(columns={"ticker": "_ticker"})
+    return k.merge(deals, left_on="_ticker", right_on=side, how="inner")
+
+
+def _in_year(p: pd.DataFrame) -> pd.DataFrame:
+    """Per pair: does the deal run inside the fiscal year, and the counted amount falling in it (USD)."""
+    start, end = p["start"], p["end"]
+    overlap = (start < p["fy_end"]) & (end.isna() | (end > p["fy_start"]))
+    known = p["annual"].notna()
+    lo = start.where(start > p["fy_start"], p["fy_start"])
+    hi = end.where(end.notna() & (end < p["fy_end"]), p["fy_end"])
+    days = (hi - lo).dt.days.clip(lower=0)
+    return pd.DataFrame({"running": overlap, "contrib": (p["annual"] * days / 365.0).where(overlap & known, 0.0),
+                         "unknown": overlap & ~known}, index=p.index)
+
+
+def _outstanding(p: pd.DataFrame, when: pd.Series) -> pd.DataFrame:
+    """Per pair: counted contract value still to run at ``when`` (straight line), and whether an undisclosed
+    amount or term is still running then."""
+    start, end = p["start"], p["end"]
+    started = start <= when
+    running = started & (end.isna() | (end > when))
+    span = (end - start).dt.days
+    left = ((end - when.where(when > start, start)).dt.days / span.where(span > 0)).clip(0.0, 1.0)
+    value = (p["amount"] * left).where(running & p["annual"].notna(), 0.0)
+    return pd.DataFrame({"value": value.fillna(0.0), "unknown": running & p["annual"].isna()}, index=p.index)
+
+
+def _sum(values: pd.Series, keys: pd.Series, index: pd.Index) -> pd.Series:
+    return values.groupby(keys).sum().reindex(index).fillna(0)
+
+
+def exposure_inputs(ctx: Context, include_low: bool | None = None) -> pd.DataFrame:
+    """Per company key: the period-true inputs of the five loop checks.
+
+    Flows are those running inside the fiscal year (amount / term a year from the
+    announcement, pro rata by days); point-in-time facts (backlog, cycles) are
+    read as of the key's information date; vendor financing is what the company
+    committed to its buyers during the fiscal year. ``include_low`` overrides
+    the loop context's choice of counting low-confidence amounts.
     """
     lc: LoopContext = ctx.loop
-    idx = ctx.index
-    d = lc.deals[lc.deals["confidence"] != "excluded"]
-    cnt = counted(d, lc.include_low)
-    nodes = set(lc.graph.nodes)
-    rev_deals = d[d["flow"].isin(REVENUE_FLOWS)]
-    term = pd.to_numeric(rev_deals["term_years"], errors="coerce")
-    annual = (pd.to_numeric(rev_deals["amount_usd"], errors="coerce") / term.where(term > 0))  # annualised_amount, vectorised
-    annual = annual.where(cnt.reindex(rev_deals.index, fill_value=False))
-    rev_deals = rev_deals.assign(annual_usd=annual)
-    inflow_annual = rev_deals.groupby("payee")["annual_usd"].sum(min_count=1)
-    pe = pd.to_datetime(ctx.companies["period_end"], errors="coerce").reindex(idx)
-    in_year, running = inflows_in_fiscal_year(rev_deals, pe)
-    backlog = _latest_backlog(lc.concentration, idx)
-    outstanding = outstanding_at(rev_deals, backlog["backlog_date"])
-    headline = rev_deals.assign(amt=rev_deals["amount_usd"].where(cnt.reindex(rev_deals.index, fill_value=False)))
-    inflow_total = headline.groupby("payee")["amt"].sum(min_count=1)
-    private = headline[~headline["payer"].isin(lc.listed)]
-    inflow_private = private.groupby("payee")["amt"].sum(min_count=1)
-    n_inflow_deals = rev_deals.groupby("payee").size()
-
-    # disclosed revenue share from loop counterparties, for the company's scoring fiscal year only
-    conc = _latest_disclosure(lc.concentration, REVENUE_SHARE_METRICS)
-    conc = conc[conc["counterparty"].isin(nodes)]
-    fy_label = ("FY" + ctx.companies["fiscal_year"].astype("Int64").astype("string")).reindex(idx)
-    disclosed_rev = {}
-    for t, grp in conc.groupby("ticker"):
-        if t not in fy_label.index or pd.isna(fy_label[t]):
-            continue
-        sub = grp[grp["period"] == fy_label[t]]
-        if sub.empty:
-            continue
-        disclosed_rev[t] = (float(sub["value"].sum()) / 100.0, fy_label[t], ", ".join(sub["counterparty"]),
-                            "; ".join(sub["source"]))
-    bconc = _latest_disclosure(lc.concentration, BACKLOG_SHARE_METRICS)
-    disclosed_backlog = {}
-    for t, grp in bconc.groupby("ticker"):
-        latest_period = sorted(grp["period"])[-1]
-        sub = grp[grp["period"] == latest_period]
-        row = sub.loc[sub["value"].idxmax()]
-        disclosed_backlog[t] = (float(row["value"]) / 100.0, latest_period, str(row["counterparty"]),
-                                str(row["source"]), str(row.get("note") or ""))
-
-    # vendor financing: company funds a counterparty that buys from it
-    fin = d[d["flow"].isin(FINANCING_FLOWS)]
-    buyers = set(zip(rev_deals["payer"], rev_deals["payee"]))  # (buyer, seller)
-    vf = fin[[ (r.payee, r.payer) in buyers for r in fin.itertuples()]] if len(fin) else fin
-    vf_amt = vf.assign(amt=vf["amount_usd"].where(cnt.reindex(vf.index, fill_value=False))) if len(vf) else vf.assign(amt=[])
-    vendor_total = vf_amt.groupby("payer")["amt"].sum(min_count=1) if len(vf_amt) else pd.Series(dtype=float)
-    vendor_n = vf_amt.groupby("payer").size() if len(vf_amt) else pd.Series(dtype=float)
-    vendor_names = vf_amt.groupby("payer")["payee"].agg(lambda s: ", ".join(sorted(set(s)))) if len(vf_amt) else pd.Series(dtype=str)
-
+    include_low = lc.include_low if include_low is None else include_low
+    keys = _keys(ctx)
+    idx = keys.index
+    listed = lc.listed
+    runs = _deal_runs(lc.deals, include_low)
+    runs["private"] = ~runs["payer"].isin(listed)
     out = pd.DataFrame(index=idx)
-    out["in_graph"] = [t in nodes for t in idx]
-    out["inflow_annual_usd"] = inflow_annual.reindex(idx)
-    out["inflow_in_year_usd"] = in_year.reindex(idx)
-    out["deals_running_in_year"] = running.reindex(idx).fillna(0)
-    out["period_start"] = pe - pd.Timedelta(days=364)
-    out["period_end"] = pe
-    out = out.join(backlog)
-    out["loop_outstanding_usd"] = outstanding.reindex(idx)
-    out["inflow_total_usd"] = inflow_total.reindex(idx)
-    out["inflow_private_usd"] = inflow_private.reindex(idx)
-    out["inflow_deals"] = n_inflow_deals.reindex(idx).fillna(0)
-    out["disclosed_revenue_share"] = [disclosed_rev.get(t, (np.nan,))[0] for t in idx]
-    out["disclosed_revenue_period"] = [disclosed_rev.get(t, (None, None))[1] for t in idx]
-    out["disclosed_revenue_counterparties"] = [disclosed_rev.get(t, (None, None, None))[2] for t in idx]
-    out["disclosed_revenue_source"] = [disclosed_rev.get(t, (None, None, None, None))[3] for t in idx]
-    out["backlog_share"] = [disclosed_backlog.get(t, (np.nan,))[0] for t in idx]
-    out["backlog_period"] = [disclosed_backlog.get(t, (None, None))[1] for t in idx]
-    out["backlog_counterparty"] = [disclosed_backlog.get(t, (None, None, None))[2] for t in idx]
-    out["backlog_source"] = [disclosed_backlog.get(t, (None,) * 4)[3] for t in idx]
-    out["vendor_financing_usd"] = vendor_total.reindex(idx)
-    out["vendor_financing_deals"] = vendor_n.reindex(idx).fillna(0)
-    out["vendor_financing_to"] = vendor_names.reindex(idx)
-    out["cycle_count"] = [len(lc.cycles_of(t)) for t in idx]
-    out["revenue_usd"] = ctx.latest_col(F.REVENUE) * ctx.companies["fx_usd"]
+    out["period_start"] = keys["fy_start"]
+    out["period_end"] = keys["period_end"]
+    out["info_date"] = keys["info"]
+    out["revenue_usd"] = keys["revenue_usd"]
+    out["present"] = _present(ctx, keys)
+
+    p = _pairs(keys, runs, "payee")
+    y = _in_year(p)
+    out["inflow_in_year_usd"] = _sum(y["contrib"], p["key"], idx)
+    out["deals_running_in_year"] = _sum(y["running"].astype(int), p["key"], idx)
+    out["unknown_in_year"] = _sum(y["unknown"].astype(int), p["key"], idx)
+    priv = p["private"]
+    out["private_in_year_usd"] = _sum(y["contrib"].where(priv, 0.0), p["key"], idx)
+    out["unknown_private_in_year"] = _sum((y["unknown"] & priv).astype(int), p["key"], idx)
+    known_by_info = p["start"] <= p["info"].fillna(FAR_FUTURE)
+    out["inflow_deals"] = _sum(known_by_info.astype(int), p["key"], idx)
+
+    out = out.join(_backlog(ctx, keys))
+    ref = out["backlog_date"].where(out["backlog_date"].notna(), _reference_date(keys, runs))
+    o = _outstanding(p, p["key"].map(ref))
+    out["loop_outstanding_usd"] = _sum(o["value"], p["key"], idx)
+    out["unknown_outstanding"] = _sum(o["unknown"].astype(int), p["key"], idx)
+    out["private_outstanding_usd"] = _sum(o["value"].where(priv, 0.0), p["key"], idx)
+    out["unknown_private_outstanding"] = _sum((o["unknown"] & priv).astype(int), p["key"], idx)
+    out["outstanding_date"] = ref
+
+    out = out.join(_disclosed_revenue_shares(ctx, keys, set(lc.graph.nodes)))
+    out = out.join(_vendor_financing(ctx, keys, runs, include_low))
+    cycles = _cycles_at(ctx, keys)
+    out["cycle_count"] = cycles["count"]
+    out["cycles_truncated"] = cycles["truncated"]
     return out
 
 
-def _runs(deals: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Start and end of each deal's run: from its announcement for ``term_years`` (NaT without a term)."""
-    start = pd.to_datetime(deals["announced_date"])
-    days = (pd.to_numeric(deals["term_years"], errors="coerce") * 365.25).round()
-    end = start + pd.to_timedelta(days, unit="D")
-    return start, end
+def _reference_date(keys: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+    """The date forward contracts are read at when no backlog is disclosed: the information date, or (no
+    limit) the later of the period end and the newest deal on file."""
+    newest = runs["start"].max() if not runs.empty else pd.NaT
+    fallback = keys["period_end"] if pd.isna(newest) else keys["period_end"].where(keys["period_end"] > newest, newest)
+    return keys["info"].where(keys["info"].notna(), fallback)
 
 
-def inflows_in_fiscal_year(rev_deals: pd.DataFrame, period_end: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Per payee: loop inflows that fall in its fiscal year (USD), and how many deals ran in that year.
-
-    A deal with amount A and term T years pays A / T a year from its announcement
-    for T years; the part of that run inside the fiscal year (period end − 365
-    days, period end] (365 days, the period-end day included) is counted, pro rata by days. Deals without a counted
-    amount or a term cannot be placed in time and are left out (the share is a
-    lower bound). ``period_end``: the payee's scoring-year period end.
-    """
-    if rev_deals.empty:
-        empty = pd.Series(dtype=float)
-        return empty, empty
-    start, end = _runs(rev_deals)
-    year_end = rev_deals["payee"].map(period_end) + pd.Timedelta(days=1)  # the period end day is inside the year
-    year_start = year_end - pd.Timedelta(days=365)
-    overlap = (end.where(end < year_end, year_end) - start.where(start > year_start, year_start)).dt.days.clip(lower=0)
-    inflow = rev_deals["annual_usd"] * overlap / 365.0
-    running = (overlap > 0) & inflow.notna()
-    return inflow.where(running).groupby(rev_deals["payee"]).sum(min_count=1), running.groupby(rev_deals["payee"]).sum()
+def _present(ctx: Context, keys: pd.DataFrame) -> pd.Series:
+    """Whether the company appears in the loop data as of each key's information date (a deal on either
+    side, or a concentration disclosure)."""
+    d = ctx.loop.deals[ctx.loop.deals["confidence"] != "excluded"]
+    first = pd.concat([d[["payer", "announced_date"]].rename(columns={"payer": "party"}),
+                       d[["payee", "announced_date"]].rename(columns={"payee": "party"})])
+    first = first.groupby("party")["announced_date"].min()
+    when = keys["ticker"].map(first)
+    in_graph = when.notna() & (keys["info"].isna() | (when <= keys["info"]))
+    conc = dated_concentration(ctx)
+    disclosed = keys["ticker"].isin(set(conc["ticker"]))
+    return (in_graph | disclosed).astype(bool)
 
 
-def outstanding_at(rev_deals: pd.DataFrame, when: pd.Series) -> pd.Series:
-    """Per payee: contracted loop value not yet earned at date ``when[payee]`` (USD, straight-line)."""
-    if rev_deals.empty or when.dropna().empty:
-        return pd.Series(dtype=float)
-    start, end = _runs(rev_deals)
-    at = rev_deals["payee"].map(when)
-    left = ((end - at.where(at > start, start)).dt.days.clip(lower=0) / (end - start).dt.days)
-    value = rev_deals["amount_usd"].where(rev_deals["annual_usd"].notna()) * left.where(start <= at)
-    return value.groupby(rev_deals["payee"]).sum(min_count=1)
+def _window(conc: pd.DataFrame, keys: pd.DataFrame, metrics: tuple[str, ...], unit: str) -> pd.DataFrame:
+    """Concentration rows of each key's company with ``metrics``/``unit``, dated inside (fiscal-year start,
+    information date]; columns key + the row's fields."""
+    rows = conc[conc["metric"].isin(metrics) & (conc["unit"] == unit) & conc["value"].notna() & conc["date"].notna()]
+    k = keys[["ticker", "fy_start", "info"]].reset_index()
+    m = k.merge(rows, on="ticker", how="inner")
+    return m[(m["date"] >= m["fy_start"]) & (m["info"].isna() | (m["date"] <= m["info"]))]
 
 
-def _latest_backlog(conc: pd.DataFrame, idx: pd.Index) -> pd.DataFrame:
-    """Latest disclosed total backlog / RPO per ticker (USD) with its date and source."""
-    metrics = ("remaining_performance_obligations", "revenue_backlog", "commercial_remaining_performance_obligations")
-    rows = conc[conc["metric"].isin(metrics) & (conc["unit"] == "USD") & conc["value"].notna()].copy()
-    rows["date"] = pd.to_datetime(rows["period"], errors="coerce")
-    rows = rows.dropna(subset=["date"]).sort_values("date").drop_duplicates("ticker", keep="last").set_index("ticker")
-    return pd.DataFrame({"backlog_usd": pd.to_numeric(rows["value"]).reindex(idx),
-                         "backlog_date": rows["date"].reindex(idx), "backlog_source": rows["source"].reindex(idx)},
-                        index=idx)
+def _backlog(ctx: Context, keys: pd.DataFrame) -> pd.DataFrame:
+    """Per key: the latest backlog total (USD) and the largest disclosed counterparty share of backlog, both
+    dated inside the key's window (:func:`_window`)."""
+    conc = dated_concentration(ctx)
+    idx = keys.index
+    out = pd.DataFrame(index=idx)
+    tot = _window(conc, keys, BACKLOG_TOTAL_METRICS, "USD").sort_values("date").drop_duplicates("key", keep="last")
+    tot = tot.set_index("key")
+    out["backlog_usd"] = tot["value"].reindex(idx)
+    out["backlog_date"] = pd.to_datetime(tot["date"].reindex(idx))
+    out["backlog_source"] = tot["source"].reindex(idx)
+    sh = _window(conc, keys, BACKLOG_SHARE_METRICS, "percent")
+    if not sh.empty:
+        newest = sh.groupby("key")["date"].transform("max")
+        sh = sh[sh["date"] == newest].sort_values("value").drop_duplicates("key", keep="last").set_index("key")
+    out["backlog_share"] = (sh["value"] / 100.0).reindex(idx) if not sh.empty else np.nan
+    for col, src in (("backlog_counterparty", "counterparty"), ("backlog_period", "period"),
+                     ("backlog_share_source", "source")):
+        out[col] = sh[src].reindex(idx) if not sh.empty else None
+    return out
 
 
-def _inputs(ctx: Context) -> pd.DataFrame:
-    key = "loop_inputs"
+def _disclosed_revenue_shares(ctx: Context, keys: pd.DataFrame, parties: set[str]) -> pd.DataFrame:
+    """Per key: the disclosed share of *that fiscal year's* revenue from loop counterparties (all, private)."""
+    conc = dated_concentration(ctx)
+    rows = conc[conc["metric"].isin(REVENUE_SHARE_METRICS) & (conc["unit"] == "percent") & conc["value"].notna()
+                & conc["counterparty"].isin(parties)]
+    idx = keys.index
+    k = keys[["ticker", "fiscal_year"]].reset_index()
+    k["period"] = "FY" + k["fiscal_year"].astype("Int64").astype(str)
+    m = k.merge(rows, on=["ticker", "period"], how="inner")
+    m["private"] = ~m["counterparty"].isin(ctx.loop.listed)
+    out = pd.DataFrame(index=idx)
+    out["disclosed_revenue_share"] = (m.groupby("key")["value"].sum() / 100.0).reindex(idx)
+    out["disclosed_private_share"] = (m[m["private"]].groupby("key")["value"].sum() / 100.0).reindex(idx)
+    out["disclosed_revenue_period"] = m.groupby("key")["period"].first().reindex(idx)
+    out["disclosed_revenue_counterparties"] = m.groupby("key")["counterparty"].agg(", ".join).reindex(idx)
+    out["disclosed_revenue_source"] = m.groupby("key")["source"].agg("; ".join).reindex(idx)
+    return out
+
+
+def _vendor_financing(ctx: Context, keys: pd.DataFrame, runs: pd.DataFrame, include_low: bool) -> pd.DataFrame:
+    """Per key: funding the company committed during the fiscal year to parties that buy from it."""
+    d = ctx.loop.deals
+    fin = d[(d["confidence"] != "excluded") & d["flow"].isin(FINANCING_FLOWS)].copy()
+    fin["amount"] = pd.to_numeric(fin["amount_usd"], errors="coerce").where(counted(fin, include_low))
+    idx = keys.index
+    out = pd.DataFrame(index=idx, columns=["vendor_financing_usd", "vendor_financing_deals", "vendor_unknown",
+                                           "vendor_financing_to"])
+    buyers = set(zip(runs["payee"], runs["payer"]))  # (seller, buyer)
+    p = _pairs(keys, fin, "payer")
+    if p.empty:
+        out["vendor_financing_usd"] = 0.0
+        out["vendor_financing_deals"] = 0
+        out["vendor_unknown"] = 0
+        return out
+    is_buyer = pd.Series([(s, b) in buyers for s, b in zip(p["payer"], p["payee"])], index=p.index)
+    in_year = (p["announced_date"] >= p["fy_start"]) & (p["announced_date"] < p["fy_end"])
+    p = p[is_buyer & in_year]
+    out["vendor_financing_usd"] = _sum(p["amount"].fillna(0.0), p["key"], idx)
+    out["vendor_financing_deals"] = _sum(pd.Series(1, index=p.index), p["key"], idx)
+    out["vendor_unknown"] = _sum(p["amount"].isna().astype(int), p["key"], idx)
+    out["vendor_financing_to"] = p.groupby("key")["payee"].agg(lambda s: ", ".join(sorted(set(s)))).reindex(idx)
+    return out
+
+
+def _cycles_at(ctx: Context, keys: pd.DataFrame) -> pd.DataFrame:
+    """Per key: cycles through the company in the graph of the deals announced by its information date."""
+    lc: LoopContext = ctx.loop
+    d = lc.deals
+    dates = pd.Series(np.sort(pd.to_datetime(d["announced_date"]).dropna().unique()))
+    info = keys["info"]
+    # the graph only changes at announcement dates: one graph per distinct "last announcement on or before"
+    pos = np.searchsorted(dates.to_numpy(), info.fillna(FAR_FUTURE).to_numpy().astype(dates.dtype), side="right") - 1
+    cache = ctx.derived.setdefault("loop_cycles_at", {})
+    counts, truncated = [], []
+    for t, p, limit in zip(keys["ticker"], pos, info):
+        if pd.isna(limit) or p >= len(dates) - 1:
+            cycles = lc.cycles  # every deal of the context is known by then
+        elif p < 0:
+            cycles = []
+        else:
+            when = dates.iloc[p]
+            if when not in cache:
+                g = build_graph(filter_as_of(d, when), lc.include_low)
+                cache[when] = find_cycles(g)
+            cycles = cache[when]
+        counts.append(sum(1 for c in cycles if t in c.nodes))
+        truncated.append(bool(getattr(cycles, "truncated", False)))
+    return pd.DataFrame({"count": counts, "truncated": truncated}, index=keys.index)
+
+
+def _inputs(ctx: Context, include_low: bool | None = None) -> pd.DataFrame:
+    key = ("loop_inputs", include_low)
     if key not in ctx.extra:
-        ctx.extra[key] = exposure_inputs(ctx)
+        ctx.extra[key] = exposure_inputs(ctx, include_low)
     return ctx.extra[key]
 
 
 def _nan(ctx: Context) -> pd.DataFrame:
     nan = pd.Series(np.nan, index=ctx.index)
-    return _frame(ctx.index, nan, nan, nan)
+    return _frame(ctx.index, nan, nan, nan, False)
+
+
+def _worst_of(ctx: Context, compute) -> pd.DataFrame:
+    """``compute(ctx, inputs)`` on the loop inputs; when low-confidence amounts are counted, the worse of the
+    results with and without them per company, so counting them can only lower or keep a loop score."""
+    if ctx.loop is None:
+        return _nan(ctx)
+    if not ctx.loop.include_low:
+        return compute(ctx, _inputs(ctx))
+    without, with_low = compute(ctx, _inputs(ctx, False)), compute(ctx, _inputs(ctx, True))
+    worse = with_low["points"].fillna(0.0) <= without["points"].fillna(0.0)
+    return with_low.where(worse, without)
 
 
 def loop_revenue_share(ctx: Context) -> pd.DataFrame:
-    """(a) Loop revenue share = loop inflows falling in the scoring fiscal year / that year's revenue (%).
+    """(a) Loop revenue share = loop inflows falling in the fiscal year / that year's revenue (%).
 
     Period-true: a deal pays amount / term a year from its announcement for its
-    term, and only the part of its run inside the fiscal year counts
-    (:func:`inflows_in_fiscal_year`); contracts that start later are compared
-    with backlog (RPO), never with this year's revenue. Where a disclosed share
-    of the same fiscal year's revenue from named loop counterparties exists, the
-    larger of the two is used. Nothing is capped: a share above 100% is shown
-    as such. No inflow deals: 0. Deals without amount or term cannot be placed
-    in time (the share is then a lower bound; if none can, n.a.). Points: 1 at
-    <= 5% falling to 0 at >= 50%. Pass: < 20%. Revenue missing or <= 0: n.a.
+    term, and only the part of its run inside the fiscal year counts; a contract
+    that starts after the year puts nothing into it, amount known or not. Where
+    the company discloses the same fiscal year's revenue share from named loop
+    counterparties, the larger of the two is used. Nothing is capped. A deal
+    running in the year without a counted amount or term leaves the share
+    undetermined: 0 points (a judged fail when the known part already fails).
+    Points: 1 at <= 5% falling to 0 at >= 50%. Pass: < 20%. A company absent
+    from the loop data: not applicable.
     """
-    if ctx.loop is None:
-        return _nan(ctx)
-    x = _inputs(ctx)
+    return _worst_of(ctx, _loop_revenue_share)
+
+
+def _loop_revenue_share(ctx: Context, x: pd.DataFrame) -> pd.DataFrame:
     rev = x["revenue_usd"]
-    no_deals = x["inflow_deals"] == 0
-    dated = x["inflow_annual_usd"].notna()  # some deal has amount and term: its run can be placed in time
-    in_year = x["inflow_in_year_usd"].where(~dated | x["inflow_in_year_usd"].notna(), 0.0)
-    in_year = in_year.where(~no_deals, 0.0)
-    share_deals = F.safe_divide(in_year, rev)
-    share = pd.concat([share_deals, x["disclosed_revenue_share"]], axis=1).max(axis=1, skipna=True)
-    share = share.where(rev.gt(0) | x["disclosed_revenue_share"].notna())
+    flows = x["inflow_in_year_usd"]
+    share_deals = F.safe_divide(flows, rev).where(~(rev.le(0) & flows.eq(0)), 0.0)
+    share_deals = share_deals.where(~(rev.le(0) & flows.gt(0)), np.inf)
+    disclosed = x["disclosed_revenue_share"]
+    share = pd.concat([share_deals, disclosed], axis=1).max(axis=1, skipna=True)
+    determined = x["unknown_in_year"].eq(0) | disclosed.notna()
+    points = _ramp(share.replace(np.inf, 10.0), 0.50, 0.05)
+    fails = share >= 0.20
+    points = points.where(determined, np.where(fails, 0.0, np.nan))
     backlog_share = F.safe_divide(x["loop_outstanding_usd"], x["backlog_usd"])
-    return _frame(ctx.index, share, _ramp(share, 0.50, 0.05), share < 0.20, **{
-        "Loop inflows in the fiscal year (USD)": in_year, "Revenue (USD)": rev,
+    return _frame(ctx.index, share.replace(np.inf, np.nan), points, share < 0.20, x["present"], **{
+        "Loop inflows in the fiscal year (USD)": flows, "Revenue (USD)": rev,
         "Fiscal year from": x["period_start"], "Fiscal year to": x["period_end"],
-        "Deals running in the year": x["deals_running_in_year"],
-        "Share from deals": share_deals, "Disclosed share of revenue": x["disclosed_revenue_share"],
+        "Deals running in the year": x["deals_running_in_year"], "Undisclosed in the year": x["unknown_in_year"],
+        "Share from deals": share_deals.replace(np.inf, np.nan), "Disclosed share of revenue": disclosed,
         "Disclosure period": x["disclosed_revenue_period"], "Disclosed counterparties": x["disclosed_revenue_counterparties"],
         "Disclosure source": x["disclosed_revenue_source"], "Inflow deals": x["inflow_deals"],
         "Loop contracts outstanding (USD)": x["loop_outstanding_usd"], "Backlog (USD)": x["backlog_usd"],
@@ -352,130 +552,202 @@ def _count(x) -> int:
     return 0 if is_missing(x) else int(x)
 
 
+NOT_IN_LOOP = "Not applicable: no loop deals or disclosures on record for this company."
+
+
 def _explain_loop_rev(r: Mapping, cur: str) -> str:
-    n = _count(r.get("Inflow deals"))
-    if is_missing(r.get("value")):
-        if n and not is_missing(r.get("Revenue (USD)")):
-            return f"{n} loop revenue deal(s), none with both amount and term: cannot be placed in a fiscal year."
-        return "Not computable: revenue not reported and no disclosed customer share for the scoring year."
+    if r.get("status") == "n.a.":
+        return NOT_IN_LOOP
     year = f"the fiscal year {_date(r.get('Fiscal year from'))}–{_date(r.get('Fiscal year to'))}"
-    parts = []
-    if n:
-        running = _count(r.get("Deals running in the year"))
-        parts.append(f"{running} of {n} loop deal(s) ran in {year}, bringing "
-                     f"{money(r.get('Loop inflows in the fiscal year (USD)'))} vs revenue {money(r.get('Revenue (USD)'))}")
+    n_unknown = _count(r.get("Undisclosed in the year"))
+    if r.get("status") == "not on file":
+        if is_missing(r.get("Revenue (USD)")) and is_missing(r.get("Disclosed share of revenue")):
+            return "Not on file: revenue (or a disclosed customer share) of the scoring year."
+        return (f"Not on file: {n_unknown} loop deal(s) ran in {year} without a disclosed amount or term, so the share "
+                f"is at least {pct(r.get('Share from deals'))} and cannot be judged.")
+    running = _count(r.get("Deals running in the year"))
+    parts = [f"{running} loop deal(s) ran in {year}, bringing {money(r.get('Loop inflows in the fiscal year (USD)'))} "
+             f"vs revenue {money(r.get('Revenue (USD)'))}" if running else f"no loop deal ran in {year}"]
     if not is_missing(r.get("Disclosed share of revenue")):
         parts.append(f"disclosed {pct(r['Disclosed share of revenue'], 0)} of {r['Disclosure period']} revenue from "
                      f"{r['Disclosed counterparties']}")
-    if not parts:
-        return "No revenue deals with loop counterparties in the data set."
+    if n_unknown and is_missing(r.get("Disclosed share of revenue")):
+        parts.append(f"{n_unknown} more without an amount (the share is at least this)")
     text = f"Loop revenue share {pct(r['value'])}: " + "; ".join(parts) + "."
-    if not is_missing(r.get("Loop share of backlog")):
-        text += (f" Contracts still to run: {money(r['Loop contracts outstanding (USD)'])}, "
-                 f"{pct(r['Loop share of backlog'], 0)} of the {money(r['Backlog (USD)'])} backlog ({_date(r['Backlog date'])}).")
+    later = _count(r.get("Inflow deals")) - running
+    if later > 0:
+        text += f" {later} other loop deal(s) do not fall in this fiscal year (judged against backlog instead)."
     return text
 
 
 def backlog_concentration(ctx: Context) -> pd.DataFrame:
-    """(b) Largest disclosed share of backlog (RPO) from one counterparty (%).
+    """(b) Backlog concentration: the larger of the largest disclosed counterparty share of backlog (RPO)
+    and the loop contracts still to run / backlog, both at the backlog date (%).
 
-    From concentration disclosures (share_of_rpo, share_of_commercial_rpo,
-    share_of_backlog; latest period). Points: 1 at <= 10% falling to 0 at >= 60%.
-    Pass: <= 25%. Not disclosed: n.a.
+    Point in time: the latest disclosure dated inside the fiscal year or after
+    it up to the information date. Loop contracts still to run are valued
+    straight-line at that date. No backlog disclosed: passes when no loop
+    contract is still running, not on file when one is. Points: 1 at <= 10%
+    falling to 0 at >= 60%. Pass: <= 25%. Absent from the loop data: not applicable.
     """
-    if ctx.loop is None:
-        return _nan(ctx)
-    x = _inputs(ctx)
-    s = x["backlog_share"]
-    return _frame(ctx.index, s, _ramp(s, 0.60, 0.10), s <= 0.25, **{
-        "Counterparty": x["backlog_counterparty"], "Period": x["backlog_period"], "Source": x["backlog_source"]})
+    return _worst_of(ctx, _backlog_concentration)
+
+
+def _backlog_concentration(ctx: Context, x: pd.DataFrame) -> pd.DataFrame:
+    backlog = x["backlog_usd"]
+    loop_share = F.safe_divide(x["loop_outstanding_usd"], backlog)
+    disclosed = x["backlog_share"]
+    share = pd.concat([disclosed, loop_share], axis=1).max(axis=1, skipna=True)
+    forward = x["loop_outstanding_usd"].gt(0) | x["unknown_outstanding"].gt(0)
+    nothing = backlog.isna() & disclosed.isna() & ~forward
+    share = share.where(~nothing, 0.0)
+    determined = disclosed.notna() | nothing | (backlog.notna() & x["unknown_outstanding"].eq(0))
+    points = _ramp(share, 0.60, 0.10)
+    points = points.where(determined, np.where(share > 0.25, 0.0, np.nan))
+    return _frame(ctx.index, share, points, share <= 0.25, x["present"], **{
+        "Largest disclosed share": disclosed, "Counterparty": x["backlog_counterparty"], "Period": x["backlog_period"],
+        "Source": x["backlog_share_source"], "Backlog (USD)": backlog, "Backlog date": x["backlog_date"],
+        "Loop contracts outstanding (USD)": x["loop_outstanding_usd"], "Undisclosed still running": x["unknown_outstanding"],
+        "Read at": x["outstanding_date"], "Loop share of backlog": loop_share})
 
 
 def _explain_backlog(r: Mapping, cur: str) -> str:
-    if is_missing(r.get("value")):
-        return "No backlog (RPO) concentration disclosed."
-    return f"{r['Counterparty']} accounts for {pct(r['value'], 0)} of backlog ({r['Period']})."
+    if r.get("status") == "n.a.":
+        return NOT_IN_LOOP
+    backlog, disclosed = r.get("Backlog (USD)"), r.get("Largest disclosed share")
+    out = money(r.get("Loop contracts outstanding (USD)"))
+    n_unknown = _count(r.get("Undisclosed still running"))
+    if r.get("status") == "not on file":
+        if is_missing(backlog):
+            return (f"Not on file: loop contracts still run ({out} counted, {n_unknown} without an amount) but no "
+                    f"backlog (RPO) is disclosed to compare them with.")
+        return f"Not on file: {n_unknown} loop contract(s) without an amount still run at {_date(r.get('Read at'))}."
+    if is_missing(backlog) and is_missing(disclosed):
+        return "No loop contract still to run and no backlog concentration disclosed."
+    parts = []
+    if not is_missing(disclosed):
+        parts.append(f"{r['Counterparty']} {pct(disclosed, 0)} of backlog ({r['Period']})")
+    if not is_missing(backlog):
+        parts.append(f"loop contracts still to run {out} = {pct(r.get('Loop share of backlog'), 0)} of the "
+                     f"{money(backlog)} backlog ({_date(r.get('Backlog date'))})")
+    return f"Backlog concentration {pct(r['value'], 0)}: " + "; ".join(parts) + "."
 
 
 def vendor_financing(ctx: Context) -> pd.DataFrame:
-    """(c) Vendor financing = funding given to counterparties that buy from the company / revenue (%).
+    """(c) Vendor financing = funding committed during the fiscal year to parties that buy from the company /
+    that year's revenue (%).
 
     Funding = counted equity investments, warrants, loans/leases, backstops and
-    JV commitments paid to a party that also pays the company under a revenue
-    deal. No such deal: 0 (pass). Points: 1 at 0% falling to 0 at >= 50% of
-    revenue. Pass: <= 10%. Funding with undisclosed amounts, or no revenue: n.a.
+    JV commitments announced inside the fiscal year to a party that also pays
+    the company under a revenue deal. None: 0 (pass). An undisclosed amount
+    leaves it undetermined (0 points). Points: 1 at 0% falling to 0 at >= 50%
+    of revenue. Pass: <= 10%. Absent from the loop data: not applicable.
     """
-    if ctx.loop is None:
-        return _nan(ctx)
-    x = _inputs(ctx)
+    return _worst_of(ctx, _vendor_financing_check)
+
+
+def _vendor_financing_check(ctx: Context, x: pd.DataFrame) -> pd.DataFrame:
     rev = x["revenue_usd"]
-    amt = x["vendor_financing_usd"]
-    has = x["vendor_financing_deals"] > 0
-    ratio = F.safe_divide(amt.fillna(0.0), rev).where(~has | amt.notna())
-    return _frame(ctx.index, ratio, _ramp(ratio, 0.50, 0.0), ratio <= 0.10, **{
+    amt = x["vendor_financing_usd"].astype(float)
+    ratio = F.safe_divide(amt, rev).where(~amt.eq(0), 0.0)
+    determined = x["vendor_unknown"].astype(float).eq(0)
+    points = _ramp(ratio, 0.50, 0.0)
+    points = points.where(determined, np.where(ratio > 0.10, 0.0, np.nan))
+    return _frame(ctx.index, ratio, points, ratio <= 0.10, x["present"], **{
         "Vendor financing (USD)": amt, "Financed buyers": x["vendor_financing_to"], "Revenue (USD)": rev,
-        "Financing deals": x["vendor_financing_deals"]})
+        "Financing deals": x["vendor_financing_deals"], "Undisclosed amounts": x["vendor_unknown"],
+        "Fiscal year from": x["period_start"], "Fiscal year to": x["period_end"]})
 
 
 def _explain_vendor(r: Mapping, cur: str) -> str:
+    if r.get("status") == "n.a.":
+        return NOT_IN_LOOP
     n = _count(r.get("Financing deals"))
-    if is_missing(r.get("value")):
-        if n and is_missing(r.get("Vendor financing (USD)")):
-            return f"Funds buyers ({r['Financed buyers']}) with undisclosed amounts."
-        return "Not computable: revenue not reported."
+    year = f"{_date(r.get('Fiscal year from'))}–{_date(r.get('Fiscal year to'))}"
+    if r.get("status") == "not on file":
+        if is_missing(r.get("Revenue (USD)")):
+            return "Not on file: revenue of the scoring year."
+        return f"Not on file: funds buyers ({r['Financed buyers']}) in {year} with undisclosed amounts."
     if n == 0:
-        return "Does not fund its own customers in the loop data set."
-    return (f"Funds buyers {r['Financed buyers']} with {money(r['Vendor financing (USD)'])}, "
-            f"{pct(r['value'])} of revenue {money(r['Revenue (USD)'])}.")
+        return f"Committed no funding to its own customers in the fiscal year {year}."
+    return (f"Funded buyers {r['Financed buyers']} with {money(r['Vendor financing (USD)'])} in {year}, "
+            f"{pct(r['value'])} of that year's revenue {money(r['Revenue (USD)'])}.")
 
 
 def on_cycle(ctx: Context) -> pd.DataFrame:
-    """(d) Number of financing cycles (length <= 6) through the company (count).
+    """(d) Number of financing cycles (length <= 6) through the company, as of its information date (count).
 
     Points: 1 for none, falling linearly to 0 at 10 or more. Pass: on no cycle.
+    When the bounded cycle search stopped early the count is a lower bound (said
+    so). Absent from the loop data: not applicable.
     """
     if ctx.loop is None:
         return _nan(ctx)
     x = _inputs(ctx)
     n = x["cycle_count"].astype(float)
-    return _frame(ctx.index, n, _ramp(n, 10.0, 0.0), n == 0, **{"Cycles": n, "In loop graph": x["in_graph"]})
+    return _frame(ctx.index, n, _ramp(n, 10.0, 0.0), n == 0, x["present"], **{
+        "Cycles": n, "Lower bound": x["cycles_truncated"], "As of": x["info_date"]})
 
 
 def _explain_cycle(r: Mapping, cur: str) -> str:
+    if r.get("status") == "n.a.":
+        return NOT_IN_LOOP
     n = _count(r.get("value"))
     if n == 0:
-        return "On no financing cycle." if r.get("In loop graph") else "Not part of the loop graph."
-    return f"On {n} financing cycle(s) of up to {MAX_CYCLE_LENGTH} parties: money it pays out comes back as revenue."
+        return "On no financing cycle."
+    bound = "at least " if r.get("Lower bound") is True else ""
+    return (f"On {bound}{n} financing cycle(s) of up to {MAX_CYCLE_LENGTH} parties: money it pays out comes back "
+            f"as revenue.")
 
 
 def counterparty_quality(ctx: Context) -> pd.DataFrame:
-    """(e) Share of loop inflows from private counterparties (%).
+    """(e) Private counterparties: the larger of revenue in the fiscal year from private payers / that year's
+    revenue and private contracts still to run / backlog at the backlog date (%).
 
     Private players (OpenAI, Anthropic, xAI, Stargate, ...) publish no audited
-    accounts and fund their commitments from new capital. Share = Σ counted
-    inflow amounts from private payers / Σ counted inflow amounts. Points: 1 at
-    0% falling to 0 at 100%. Pass: <= 25%. No inflow deals: 0 (pass); inflows
-    with no disclosed amount: n.a.
+    accounts and fund their commitments from new capital. Adding a deal with a
+    listed company never improves the figure (it is measured against revenue
+    and backlog, not against other loop inflows). Undisclosed private amounts
+    leave it undetermined (0 points). Points: 1 at 0% falling to 0 at 30%.
+    Pass: <= 10%. Absent from the loop data: not applicable.
     """
-    if ctx.loop is None:
-        return _nan(ctx)
-    x = _inputs(ctx)
-    total, priv = x["inflow_total_usd"], x["inflow_private_usd"].fillna(0.0)
-    share = F.safe_divide(priv, total)
-    none = x["inflow_deals"] == 0
-    share = share.where(~none, 0.0)
-    return _frame(ctx.index, share, _ramp(share, 1.0, 0.0), share <= 0.25, **{
-        "Inflows from private parties (USD)": x["inflow_private_usd"], "All loop inflows (USD)": total,
-        "Inflow deals": x["inflow_deals"]})
+    return _worst_of(ctx, _counterparty_quality)
+
+
+def _counterparty_quality(ctx: Context, x: pd.DataFrame) -> pd.DataFrame:
+    rev = x["revenue_usd"]
+    in_year = F.safe_divide(x["private_in_year_usd"], rev).where(~x["private_in_year_usd"].eq(0), 0.0)
+    in_year = pd.concat([in_year, x["disclosed_private_share"]], axis=1).max(axis=1, skipna=True)
+    backlog = x["backlog_usd"]
+    forward = F.safe_divide(x["private_outstanding_usd"], backlog).where(~x["private_outstanding_usd"].eq(0), 0.0)
+    share = pd.concat([in_year, forward], axis=1).max(axis=1, skipna=True)
+    determined = (x["unknown_private_in_year"].eq(0) | x["disclosed_private_share"].notna()) \
+        & x["unknown_private_outstanding"].eq(0) & forward.notna()
+    points = _ramp(share, 0.30, 0.0)
+    points = points.where(determined, np.where(share > 0.10, 0.0, np.nan))
+    return _frame(ctx.index, share, points, share <= 0.10, x["present"], **{
+        "Private revenue in the year (USD)": x["private_in_year_usd"], "Revenue (USD)": rev,
+        "Private share of revenue": in_year, "Private contracts outstanding (USD)": x["private_outstanding_usd"],
+        "Backlog (USD)": backlog, "Backlog date": x["backlog_date"], "Private share of backlog": forward,
+        "Undisclosed private": x["unknown_private_in_year"] + x["unknown_private_outstanding"]})
 
 
 def _explain_cpq(r: Mapping, cur: str) -> str:
-    if _count(r.get("Inflow deals")) == 0:
-        return "No loop inflows to depend on."
-    if is_missing(r.get("value")):
-        return "Loop inflows have no disclosed amounts."
-    return (f"{pct(r['value'])} of disclosed loop inflows ({money(r['All loop inflows (USD)'])}) come from private, "
-            f"unaudited counterparties.")
+    if r.get("status") == "n.a.":
+        return NOT_IN_LOOP
+    if r.get("status") == "not on file":
+        if is_missing(r.get("Backlog (USD)")) and not is_missing(r.get("Private contracts outstanding (USD)")) \
+                and r["Private contracts outstanding (USD)"] > 0:
+            return (f"Not on file: private contracts still to run ({money(r['Private contracts outstanding (USD)'])}) "
+                    f"but no backlog disclosed to compare them with.")
+        return f"Not on file: {_count(r.get('Undisclosed private'))} private-counterparty deal(s) without an amount."
+    if is_missing(r.get("value")) or r["value"] == 0:
+        return "No revenue or backlog from private, unaudited counterparties."
+    parts = [f"{pct(r.get('Private share of revenue'))} of the year's revenue"]
+    if not is_missing(r.get("Private share of backlog")) and r["Private share of backlog"] > 0:
+        parts.append(f"{pct(r['Private share of backlog'])} of the {money(r['Backlog (USD)'])} backlog "
+                     f"({_date(r.get('Backlog date'))})")
+    return "From private, unaudited counterparties: " + " and ".join(parts) + "."
 
 
 LE = "loop_exposure"
@@ -484,14 +756,16 @@ for _check in (
           "loop inflows falling in the fiscal year (amount / term, pro rata) / that year's revenue, "
           "or the disclosed customer share of that year",
           "Customer-concentration disclosure (ASC 280-10-50-42)",
-          "How much of revenue comes from players inside the circular-financing web.",
+          "How much of the fiscal year's revenue came from players inside the circular-financing web.",
           loop_revenue_share, _explain_loop_rev),
-    Check("backlog_concentration", LE, "Backlog concentration", "percent", "<= 25% from one counterparty",
-          "largest disclosed counterparty share of RPO/backlog", "RPO disclosure (ASC 606-10-50-13)",
-          "How much of the order book depends on one counterparty.",
+    Check("backlog_concentration", LE, "Backlog concentration", "percent", "<= 25% of backlog",
+          "max(largest disclosed counterparty share of RPO, loop contracts still to run / RPO), at the RPO date",
+          "RPO disclosure (ASC 606-10-50-13)",
+          "How much of the order book depends on one counterparty or on the loop.",
           backlog_concentration, _explain_backlog),
     Check("vendor_financing", LE, "Vendor financing", "percent", "<= 10% of revenue",
-          "funding given to buyers / revenue", "Vendor-financing red flag (telecom bubble, 2000)",
+          "funding committed to buyers in the fiscal year / that year's revenue",
+          "Vendor-financing red flag (telecom bubble, 2000)",
           "Whether the company funds the customers that buy from it.",
           vendor_financing, _explain_vendor),
     Check("on_cycle", LE, "On a financing cycle", "count", "none",
@@ -499,9 +773,10 @@ for _check in (
           "Circular-financing analysis (networkx simple_cycles)",
           "Whether money paid out by the company flows back to it through the loop.",
           on_cycle, _explain_cycle),
-    Check("counterparty_quality", LE, "Counterparty quality", "percent", "<= 25% from private counterparties",
-          "inflows from private payers / all loop inflows", "Counterparty-risk analysis",
-          "Share of loop inflows promised by private, unaudited (typically cash-burning) players.",
+    Check("counterparty_quality", LE, "Private counterparties", "percent", "<= 10% of revenue and of backlog",
+          "max(private revenue in the year / revenue, private contracts still to run / backlog)",
+          "Counterparty-risk analysis",
+          "How much of revenue and backlog is promised by private, unaudited (typically cash-burning) players.",
           counterparty_quality, _explain_cpq),
 ):
     register(_check)
@@ -515,47 +790,62 @@ STRESS_HELD_CHECKS = ("gross_margin_stability",)
 
 
 def lost_revenue(ctx: Context, counterparty: str, honoured: float) -> pd.DataFrame:
-    """Annual revenue each company loses if ``counterparty`` honours only ``honoured`` (0–1) of its commitments.
+    """Revenue each company loses in its scoring fiscal year if ``counterparty`` honours only ``honoured`` (0–1).
 
-    Annual revenue from the counterparty = the larger of (a) Σ amount / term of
-    its revenue deals (low-confidence amounts included: this is a scenario) with the company and (b) a disclosed share of
-    revenue from it × latest revenue. Lost = (1 − honoured) × that, at most the
-    revenue. Amounts are USD; ``lost_local`` is in the reporting currency.
+    Revenue from the counterparty in that year = the larger of (a) its deals'
+    counted inflows falling inside the fiscal year (period-true; low-confidence
+    amounts only when the loop context counts them) and (b) a disclosed share
+    of that fiscal year's revenue from it × revenue. Contracts that run after the
+    year put nothing into it (shown as ``to_run_after_usd``). Lost = (1 −
+    honoured) × that, at most the revenue; a deal running in the year without a
+    counted amount makes the figure a lower bound (``quantified`` False, with
+    ``reason``). Amounts are USD; ``lost_local`` is in the reporting currency.
     """
     honoured = float(min(1.0, max(0.0, honoured)))
     lc: LoopContext = ctx.loop
-    idx = ctx.index
-    d = lc.deals[(lc.deals["payer"] == counterparty) & lc.deals["flow"].isin(REVENUE_FLOWS)
-                 & (lc.deals["confidence"] != "excluded")]
-    cnt = counted(d, include_low=True)  # a stress scenario reads reported-but-unconfirmed amounts too
-    annual = pd.Series([annualised_amount(a, t) if c else np.nan
-                        for a, t, c in zip(d["amount_usd"], d["term_years"], cnt)], index=d.index, dtype=float)
-    from_deals = annual.groupby(d["payee"]).sum(min_count=1).reindex(idx)
-    exposed_deals = d.groupby("payee").size().reindex(idx).fillna(0)
-    conc = _latest_disclosure(lc.concentration, REVENUE_SHARE_METRICS)
-    conc = conc[conc["counterparty"] == counterparty]
-    disclosed = pd.Series(np.nan, index=idx)
-    for t, grp in conc.groupby("ticker"):
-        if t in idx:
-            disclosed[t] = float(grp.sort_values("period").iloc[-1]["value"]) / 100.0
-    rev_local = ctx.latest_col(F.REVENUE)
-    fx = ctx.companies["fx_usd"]
-    rev_usd = rev_local * fx
-    from_disclosure = disclosed * rev_usd
-    annual_usd = pd.concat([from_deals, from_disclosure], axis=1).max(axis=1, skipna=True)
+    keys = _keys(ctx)
+    idx = keys.index
+    runs = _deal_runs(lc.deals, lc.include_low)
+    runs = runs[runs["payer"] == counterparty]
+    p = _pairs(keys, runs, "payee")
+    y = _in_year(p)
+    known = _sum(y["contrib"], p["key"], idx)
+    unknown = _sum(y["unknown"].astype(int), p["key"], idx)
+    after = _sum(_outstanding(p, p["fy_end"])["value"], p["key"], idx)
+    exposed_deals = _sum(pd.Series(1, index=p.index), p["key"], idx)
+    conc = dated_concentration(ctx)
+    rows = conc[conc["metric"].isin(REVENUE_SHARE_METRICS) & (conc["unit"] == "percent") & conc["value"].notna()
+                & (conc["counterparty"] == counterparty)]
+    fy = "FY" + keys["fiscal_year"].astype("Int64").astype(str)
+    share = pd.Series({k: rows[(rows["ticker"] == t) & (rows["period"] == f)]["value"].sum() / 100.0
+                       for k, t, f in zip(idx, keys["ticker"], fy)
+                       if not rows[(rows["ticker"] == t) & (rows["period"] == f)].empty}, dtype=float).reindex(idx)
+    disclosed_any = keys["ticker"].isin(set(rows["ticker"]))
+    rev_usd = keys["revenue_usd"]
+    annual_usd = pd.concat([known.where(exposed_deals > 0), share * rev_usd], axis=1).max(axis=1, skipna=True)
+    quantified = (unknown.eq(0) | share.notna()) & rev_usd.notna()
     lost_usd = ((1 - honoured) * annual_usd).clip(upper=rev_usd.where(rev_usd > 0))
-    out = pd.DataFrame({
-        "exposed": (exposed_deals > 0) | disclosed.notna(),
+    reason = pd.Series("", index=idx, dtype=object)
+    reason[rev_usd.isna()] = "revenue of the scoring year not on file"
+    reason[~quantified & rev_usd.notna()] = [
+        f"{int(n)} deal(s) in the fiscal year without a counted amount: the loss shown is a lower bound"
+        for n in unknown[~quantified & rev_usd.notna()]]
+    none_in_year = (exposed_deals > 0) & annual_usd.fillna(0).eq(0) & quantified
+    reason[none_in_year] = "no revenue from this counterparty falls in the scoring fiscal year"
+    fx = ctx.companies["fx_usd"]
+    return pd.DataFrame({
+        "exposed": (exposed_deals > 0) | disclosed_any,
         "annual_from_counterparty_usd": annual_usd,
         "lost_usd": lost_usd,
         "lost_local": lost_usd / fx,
-        "quantified": annual_usd.notna() & rev_usd.notna(),
+        "quantified": quantified,
+        "to_run_after_usd": after.where(exposed_deals > 0),
+        "reason": reason,
     }, index=idx)
-    return out
 
 
 def stressed_statements(statements: pd.DataFrame, latest: pd.DataFrame, lost_local: pd.Series) -> pd.DataFrame:
-    """Statements with the latest year's revenue and profit lines cut by ``lost_local``.
+    """Statements with the scoring year's revenue and profit lines cut by ``lost_local``.
 
     Lost revenue comes off Total Revenue, Gross Profit, Operating Income, EBIT,
     EBITDA, Operating Cash Flow and Free Cash Flow one for one (costs fixed in

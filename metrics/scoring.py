@@ -1,18 +1,35 @@
-"""Pillar scores, composite, letter grades and sector-relative mode.
+"""Company-year contexts, pillar scores, the composite, letter grades and sector-relative mode.
 
-Rules (also on the Methodology page):
+One scoring rule for every fiscal year (also on the Methodology page):
 
-* **Pillar score** (0–100) = 100 × Σ points / number of checks in the pillar.
-  A check that cannot be computed scores 0 points: a missing check never counts
-  as a pass, and removing an input can never raise a pillar score.
-* **Status**: a pillar with fewer than half of its checks computable is
-  "insufficient data": shown, flagged, and excluded from the composite.
-* **Composite** = weighted mean of the pillar scores with enough data
-  (weights from the preset, re-normalised over those pillars); n.a. when fewer
-  than two weighted pillars have enough data (one pillar alone is not a rating).
-* **Grade**: A >= 80, B >= 65, C >= 50, D >= 35, else F.
-* **Sector-relative mode**: each score is replaced by its percentile rank
-  (0–100) among companies of the same segment that have that score.
+* **Unit scored** = one company in one fiscal year Y. The headline scores each
+  company's scoring year (its latest fiscal year with all three statements on
+  file); the score history scores every such year with the very same function
+  (:func:`build_context` with ``years="all"``), so the History row of the
+  scoring year *is* the headline.
+* **Inputs of (company, Y)**: statements of Y and earlier; balance-sheet items
+  and commitments at Y's balance-sheet date; loop flows that fall inside Y;
+  point-in-time loop facts (backlog, cycles) as of Y's *information date* -- the
+  end of the company's next fiscal year on file, or the as-of date (today) for
+  the scoring year: the state while Y was the latest year reported. The dated
+  market cap belongs to the scoring year only.
+* **Check results**: pass / fail (judged, 0–1 points), not applicable (the check
+  does not apply: excluded from the pillar) or not on file (inputs missing:
+  0 points). Missing never counts as a pass.
+* **Pillar score** (0–100) = 100 × Σ points / number of applicable checks, the
+  missing ones at 0 (conservative). Beside it, the optimistic figure with the
+  missing checks at full points: the range the missing data leaves open.
+  A pillar whose checks are all not applicable scores 100 (a company absent
+  from the loop data has no loop exposure). Status: complete, partial (at
+  least half on file) or insufficient data.
+* **Composite** = weighted mean of all weighted pillars' conservative scores
+  (weights from the preset, re-normalised), beside the optimistic range; n.a.
+  when fewer than half of the applicable checks of the weighted pillars are on
+  file. Rank, grade, presets and filters use the conservative composite, so
+  deleting a reported value can never lift a company.
+* **Grade**: A >= 80, B >= 65, C >= 50, D >= 35, else F (n.a. ranks last).
+* **Sector-relative mode**: each conservative score is replaced by its
+  percentile rank (0–100) among companies of the same segment that have it.
 """
 
 from __future__ import annotations
@@ -25,15 +42,19 @@ import pandas as pd
 
 from metrics import depreciation as D
 from metrics import financials as F
-from metrics.checks import CHECKS, PILLARS, Context, checks_of
+from metrics.checks import (CHECKS, NOT_APPLICABLE, NOT_ON_FILE, PILLARS, Context, checks_of,
+                            segment_gross_margin_medians)
+from metrics import adjusted as _adjusted  # noqa: F401 - registers the adjusted-debt check
+from metrics import loop as _loop  # noqa: F401 - registers the loop-exposure checks
 
 GRADE_BANDS: list[tuple[float, str]] = [(80, "A"), (65, "B"), (50, "C"), (35, "D"), (-np.inf, "F")]
-STATUS_OK = "ok"
+STATUS_COMPLETE = "complete"
+STATUS_PARTIAL = "partial"
 STATUS_INSUFFICIENT = "insufficient data"
-STATUS_NO_LOOP = "n.a. — no loop data"
+STATUS_NO_EXPOSURE = "no loop exposure on record"
 EQUAL_WEIGHTS: dict[str, float] = {p: 1.0 for p in PILLARS}
-MIN_PILLARS_FOR_COMPOSITE = 2
-
+#: separator of score-history keys: company T in fiscal year Y is "T@Y"
+SEP = "@"
 
 DEBT_BASES = ("reported", "adjusted")
 
@@ -54,56 +75,160 @@ class Assumptions:
 
 @dataclass
 class Adjustments:
-    """Sourced tables behind the assumptions: commitments, disclosed server lives, gross servers PP&E."""
+    """Sourced tables behind the assumptions and the words: commitments, disclosed server lives, gross
+    servers PP&E, and the lines a company does not report (so a card can say "not reported by the company")."""
 
     commitments: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
     useful_lives: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
     servers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+    not_reported: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+
+
+def real_tickers(keys) -> pd.Index:
+    """Tickers of company keys: "NVDA@2024" -> "NVDA"; a plain ticker is its own key."""
+    keys = pd.Index(keys, dtype=object)
+    if not len(keys) or not keys.str.contains(SEP, regex=False).any():
+        return keys
+    return pd.Index(keys.str.split(SEP, n=1).str[0], dtype=object)
+
+
+def scorable_years(full_panel: pd.DataFrame) -> pd.DataFrame:
+    """Every (ticker, fiscal year) the rules score: the years with all three statements on file, plus each
+    company's scoring year (its latest complete year, else its latest year). Columns: ticker, fiscal_year,
+    scoring (True for the scoring year), next_period_end (period end of the next scorable year, NaT for the last)."""
+    cols = ["ticker", "fiscal_year", "scoring", "period_end", "next_period_end"]
+    if full_panel.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    latest = F.scoring_rows(full_panel)
+    complete = F.statements_on_file(full_panel)["complete"]
+    rows = full_panel.index.to_frame(index=False)
+    rows["period_end"] = full_panel["period_end"].to_numpy()
+    rows["complete"] = complete.to_numpy()
+    rows["scoring"] = rows["fiscal_year"].to_numpy() == rows["ticker"].map(latest["fiscal_year"]).to_numpy()
+    rows = rows[rows["complete"] | rows["scoring"]].sort_values(["ticker", "fiscal_year"]).reset_index(drop=True)
+    nxt = rows.groupby("ticker")["period_end"].shift(-1)
+    rows["next_period_end"] = pd.to_datetime(nxt, errors="coerce")
+    return rows[cols]
 
 
 def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame,
                   fx: pd.DataFrame, loop=None, assumptions: Assumptions | None = None,
-                  adjustments: Adjustments | None = None, commitments_upto=None) -> Context:
-    """Turn the canonical tables into the wide inputs the checks read.
+                  adjustments: Adjustments | None = None, years: str = "scoring",
+                  as_of: pd.Timestamp | str | None = None) -> Context:
+    """Turn the canonical tables into the wide inputs the checks read, one row per company-year scored.
 
-    Each company is scored on its scoring year (the latest fiscal year with all
-    three statements on file, :func:`metrics.financials.scoring_rows`); later
-    partial years stay in ``full_panel`` only, out of every check. Market cap is
-    converted to USD with the FX table (price currency); a missing rate leaves
-    it missing. ``fx_usd`` is the rate of the statement currency of the scoring year.
+    ``years="scoring"``: one row per company, keyed by its ticker, for its scoring
+    year (the headline). ``years="all"``: one row per scorable fiscal year, keyed
+    ``TICKER@YEAR`` (the score history). Both go through the same code: a row's
+    inputs depend on its own company and year only (peer medians come from the
+    whole data set), so a company-year scores the same in either view.
+    ``as_of``: the information date of each company's scoring year (None = every
+    deal and disclosure on file).
     """
     assumptions = assumptions or Assumptions()
     adjustments = adjustments or Adjustments()
     uni = universe.drop_duplicates("ticker").set_index("ticker")
-    adjust = None
-    if not adjustments.useful_lives.empty:
-        def adjust(panel: pd.DataFrame) -> pd.DataFrame:
-            return D.apply_gpu_life(panel, adjustments.useful_lives, adjustments.servers, assumptions.gpu_life)
-    full_panel = F.build_panel(_in_universe(statements, uni.index), adjust)
-    latest = F.scoring_rows(full_panel)
-    panel = F.up_to_scoring_year(full_panel, latest["fiscal_year"])
+    statements = _in_universe(statements, uni.index)
+    raw = F.raw_panel(statements)
+    if not adjustments.useful_lives.empty:  # per (company, year): the same whichever view scores the year
+        raw = D.apply_gpu_life(raw, adjustments.useful_lives, adjustments.servers, assumptions.gpu_life)
+    real_panel = F.add_derived(raw)
+    years_table = scorable_years(real_panel)
+    if years == "scoring":
+        keys = years_table[years_table["scoring"]].copy()
+        keys["key"] = keys["ticker"]
+    elif years == "all":
+        keys = years_table.copy()
+        keys["key"] = keys["ticker"] + SEP + keys["fiscal_year"].astype(int).astype(str)
+    else:
+        raise ValueError("years must be 'scoring' or 'all'")
+    panel = _company_year_panel(real_panel, keys, plain=years == "scoring")
+    latest = F.scoring_rows(panel)
+    keys = keys.set_index("key")
+    keys = keys[keys.index.isin(latest.index)]
+    if years == "scoring":  # a company without any figure still gets its (empty) row
+        absent = [t for t in uni.index if t not in keys.index]
+        if absent:
+            keys = pd.concat([keys, pd.DataFrame({"ticker": absent, "fiscal_year": np.nan, "scoring": True,
+                                                  "period_end": None, "next_period_end": pd.NaT}, index=absent)])
+        keys = keys.reindex([t for t in uni.index if t in keys.index])
+    index = pd.Index(keys.index, name="ticker" if years == "scoring" else "key", dtype=object)
+    tick = keys["ticker"]
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)
-    mk = market.drop_duplicates("ticker", keep="last").set_index("ticker").reindex(uni.index)
-    companies = pd.DataFrame(index=uni.index)
-    companies["name"] = uni["name"]
-    companies["segment"] = uni["segment"]
-    companies["subsegment"] = uni["subsegment"]
-    companies["currency"] = latest["currency"].reindex(uni.index)
-    companies["fiscal_year"] = latest["fiscal_year"].reindex(uni.index)
-    companies["latest_fiscal_year"] = latest["latest_fiscal_year"].reindex(uni.index)
-    companies["period_end"] = latest["period_end"].reindex(uni.index)
-    companies["coverage"] = F.input_coverage(latest).reindex(uni.index)
+    mk = market.drop_duplicates("ticker", keep="last").set_index("ticker")
+    companies = pd.DataFrame(index=index)
+    if years == "all":  # keys "T@Y": the company's ticker as a column (the headline's index is the ticker)
+        companies["ticker"] = tick.to_numpy()
+    for col in ("name", "segment", "subsegment"):
+        companies[col] = tick.map(uni[col]).to_numpy()
+    companies["currency"] = latest["currency"].reindex(index)
+    companies["fiscal_year"] = latest["fiscal_year"].reindex(index)
+    companies["latest_fiscal_year"] = tick.map(_newest_year(real_panel)).to_numpy()
+    companies["period_end"] = latest["period_end"].reindex(index)
+    companies["coverage"] = F.input_coverage(latest).reindex(index)
     companies["fx_usd"] = companies["currency"].map(rates).astype(float)
-    companies["market_cap_usd"] = (mk["market_cap"] * mk["price_currency"].map(rates)).astype(float)
-    companies["market_cap_as_of"] = mk["as_of"]
-    companies["market_cap_source"] = mk["source"]
-    companies.index.name = "ticker"
-    ctx = Context(panel=panel, latest=latest, companies=companies, loop=loop, full_panel=full_panel,
+    scoring = keys["scoring"].astype(bool).to_numpy()
+    cap = (tick.map(mk["market_cap"]) * tick.map(mk["price_currency"]).map(rates)).astype(float) if not mk.empty \
+        else pd.Series(np.nan, index=index)
+    companies["market_cap_usd"] = cap.where(scoring).to_numpy()
+    for col, src in (("market_cap_as_of", "as_of"), ("market_cap_source", "source")):
+        companies[col] = (tick.map(mk[src]).where(scoring) if src in mk else pd.Series(None, index=index)).to_numpy()
+    info = pd.to_datetime(keys["next_period_end"], errors="coerce")
+    if as_of is not None:
+        info = info.where(info.notna() & (info <= pd.Timestamp(as_of)), pd.Timestamp(as_of))
+    companies["info_date"] = info.to_numpy()
+    ctx = Context(panel=panel, latest=latest.reindex(index), companies=companies, loop=loop, full_panel=real_panel,
                   assumptions=assumptions)
+    segment = uni["segment"]
+    ctx.extra["segment_gm"] = segment_gross_margin_medians(real_panel, segment)
     if not adjustments.commitments.empty:
-        ctx.extra["commitments"] = adjustments.commitments
-        ctx.extra["commitments_upto"] = commitments_upto
+        ctx.extra["commitments"] = commitments_at_year_end(adjustments.commitments, companies)
+        ctx.extra["commitments_all"] = adjustments.commitments
+    if not adjustments.not_reported.empty:
+        ctx.extra["not_reported"] = adjustments.not_reported
     return ctx
+
+
+def _newest_year(panel: pd.DataFrame) -> pd.Series:
+    """Per ticker, the newest fiscal year holding any value."""
+    if panel.empty:
+        return pd.Series(dtype=float)
+    return pd.Series(panel.index.get_level_values("fiscal_year"), index=panel.index.get_level_values("ticker")) \
+        .groupby(level=0).max()
+
+
+def _company_year_panel(panel: pd.DataFrame, keys: pd.DataFrame, plain: bool) -> pd.DataFrame:
+    """The panel rows of each company key: its company's fiscal years up to the key's year, ticker level = key.
+
+    ``plain`` (one key per company, key == ticker): a filter, no copy per year.
+    """
+    if panel.empty or keys.empty:
+        return panel.iloc[0:0]
+    if plain:
+        return F.up_to_scoring_year(panel, keys.set_index("ticker")["fiscal_year"])
+    rows = panel.index.to_frame(index=False)
+    rows["_row"] = np.arange(len(rows))
+    m = rows.merge(keys[["ticker", "fiscal_year", "key"]].rename(columns={"fiscal_year": "_upto"}), on="ticker")
+    m = m[m["fiscal_year"] <= m["_upto"]].sort_values(["key", "fiscal_year"])
+    out = panel.iloc[m["_row"].to_numpy()].copy()
+    out.index = pd.MultiIndex.from_arrays([m["key"].to_numpy(), m["fiscal_year"].to_numpy()],
+                                          names=["ticker", "fiscal_year"])
+    return out
+
+
+def commitments_at_year_end(commitments: pd.DataFrame, companies: pd.DataFrame) -> pd.DataFrame:
+    """Commitment rows of each company key dated on or before the key's balance-sheet date (ticker = key).
+
+    Period-true: a commitment disclosed after the year end belongs to a later
+    balance sheet and is shown on the card as a later disclosure, never scored.
+    """
+    tickers = companies["ticker"] if "ticker" in companies else pd.Series(companies.index, index=companies.index)
+    keys = pd.DataFrame({"key": companies.index, "ticker": tickers.to_numpy(),
+                         "_pe": pd.to_datetime(companies["period_end"], errors="coerce").to_numpy()})
+    merged = commitments.merge(keys, on="ticker", how="inner")
+    when = pd.to_datetime(merged["as_of"], errors="coerce")
+    merged = merged[when.notna() & (when <= merged["_pe"])]
+    return merged.drop(columns=["ticker", "_pe"]).rename(columns={"key": "ticker"}).reset_index(drop=True)
 
 
 def _in_universe(statements: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
@@ -119,29 +244,57 @@ def _in_universe(statements: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
 
 
 def run_checks(ctx: Context) -> dict[str, pd.DataFrame]:
-    """Every registered check over every company: {check id: result frame}."""
-    return {c.id: c.compute(ctx) for c in CHECKS}
+    """Every registered check over every company-year: {check id: result frame}.
+
+    Each frame also carries ``Not reported``: the lines the company itself does
+    not report (sourced table), so explanations can say so instead of "not on file".
+    """
+    known = _not_reported_labels(ctx)
+    out = {}
+    for c in CHECKS:
+        frame = c.compute(ctx)
+        frame["Not reported"] = known
+        out[c.id] = frame
+    return out
 
 
-def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, has_loop_data: bool,
-                  debt_basis: str = "reported") -> pd.DataFrame:
-    """Per pillar: ``<pillar>`` score (0–100 or NaN), ``<pillar>_status``, ``<pillar>_computable``."""
+def _not_reported_labels(ctx: Context) -> pd.Series:
+    """Per company key: '; '-joined field labels the company does not report in that fiscal year."""
+    nr = ctx.extra.get("not_reported")
+    out = pd.Series("", index=ctx.index, dtype=object)
+    if nr is None or nr.empty:
+        return out
+    year = ctx.companies["fiscal_year"]
+    for key, t, y in zip(ctx.index, ctx.tickers, year):
+        rows = nr[(nr["ticker"] == t) & (pd.to_numeric(nr["from_year"], errors="coerce").fillna(0) <= y)
+                  & (pd.to_numeric(nr["to_year"], errors="coerce").fillna(9999) >= y)]
+        if not rows.empty:
+            out[key] = "; ".join(rows["field"])
+    return out
+
+
+def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, debt_basis: str = "reported") -> pd.DataFrame:
+    """Per pillar: ``<pillar>`` conservative score (0–100), ``<pillar>_high`` (missing checks at full points),
+    ``<pillar>_status``, ``<pillar>_on_file`` and ``<pillar>_applicable`` (check counts)."""
     out = pd.DataFrame(index=index)
     for pillar in PILLARS:
         checks = checks_of(pillar, debt_basis)
-        if pillar == "loop_exposure" and (not has_loop_data or not checks):
-            out[pillar] = np.nan
-            out[f"{pillar}_status"] = STATUS_NO_LOOP
-            out[f"{pillar}_computable"] = 0
-            continue
+        status = pd.concat([results[c.id]["status"].reindex(index) for c in checks], axis=1)
         pts = pd.concat([results[c.id]["points"].reindex(index) for c in checks], axis=1)
-        computable = pts.notna().sum(axis=1)
-        score = 100.0 * pts.fillna(0.0).sum(axis=1) / len(checks)
-        enough = computable * 2 >= len(checks)
-        out[pillar] = score.where(enough)
-        out[f"{pillar}_status"] = np.where(enough, STATUS_OK, STATUS_INSUFFICIENT)
-        out[f"{pillar}_computable"] = computable
-        out[f"{pillar}_partial"] = score  # shown with the insufficient flag, never used in the composite
+        applicable = (status != NOT_APPLICABLE).sum(axis=1)
+        missing = (status == NOT_ON_FILE).sum(axis=1) + status.isna().sum(axis=1)
+        on_file = applicable - missing
+        got = pts.fillna(0.0).sum(axis=1)
+        none_apply = applicable.eq(0)
+        den = applicable.where(~none_apply)
+        out[pillar] = (100.0 * got / den).where(~none_apply, 100.0)
+        out[f"{pillar}_high"] = (100.0 * (got + missing) / den).where(~none_apply, 100.0)
+        out[f"{pillar}_status"] = np.select(
+            [none_apply, missing.eq(0), on_file * 2 >= applicable],
+            [STATUS_NO_EXPOSURE if pillar == "loop_exposure" else STATUS_COMPLETE, STATUS_COMPLETE, STATUS_PARTIAL],
+            default=STATUS_INSUFFICIENT)
+        out[f"{pillar}_on_file"] = on_file
+        out[f"{pillar}_applicable"] = applicable
     return out
 
 
@@ -150,20 +303,52 @@ def debt_basis(ctx: Context) -> str:
     return ctx.assumptions.debt_basis if ctx.assumptions is not None else "reported"
 
 
-def composite_score(pillars: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
-    """Weighted mean of pillar scores with enough data; NaN if fewer than two (0–100)."""
-    num = pd.Series(0.0, index=pillars.index)
-    den = pd.Series(0.0, index=pillars.index)
-    for p in PILLARS:
-        w = float(weights.get(p, 0.0) or 0.0)
-        if w <= 0:
+def composite_score(pillars: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+    """Conservative composite (``composite``), its optimistic bound (``composite_high``), ``provisional``
+    (a weighted pillar has insufficient data) and the check counts behind it.
+
+    composite = Σ w·pillar / Σ w over every pillar with weight > 0 (missing
+    checks at 0); n.a. when fewer than half of those pillars' applicable checks
+    are on file. composite_high uses each pillar's optimistic score.
+    """
+    used = [p for p in PILLARS if float(weights.get(p, 0.0) or 0.0) > 0]
+    w = pd.Series({p: float(weights[p]) for p in used})
+    out = pd.DataFrame(index=pillars.index)
+    if not used:
+        for col in ("composite", "composite_low", "composite_high"):
+            out[col] = np.nan
+        out["provisional"] = False
+        out["checks_on_file"] = 0
+        out["checks_applicable"] = 0
+        return out
+    low = sum(pillars[p] * w[p] for p in used) / w.sum()
+    high = sum(pillars[f"{p}_high"] * w[p] for p in used) / w.sum()
+    on_file = sum(pillars[f"{p}_on_file"] for p in used)
+    applicable = sum(pillars[f"{p}_applicable"] for p in used)
+    enough = (on_file * 2 >= applicable) | applicable.eq(0)
+    out["composite"] = low.where(enough).astype(float)
+    out["composite_low"] = low.astype(float)
+    out["composite_high"] = high.astype(float)
+    out["provisional"] = pd.concat([pillars[f"{p}_status"] == STATUS_INSUFFICIENT for p in used], axis=1).any(axis=1) \
+        | ~enough
+    out["checks_on_file"] = on_file
+    out["checks_applicable"] = applicable
+    return out
+
+
+def provisional_note(row: Mapping, weights: Mapping[str, float]) -> str:
+    """'provisional: balance sheet 2 of 6 checks on file' (or '' when no weighted pillar lacks data)."""
+    parts = []
+    for p, label in PILLARS.items():
+        if float(weights.get(p, 0.0) or 0.0) <= 0 or row.get(f"{p}_status") != STATUS_INSUFFICIENT:
             continue
-        s = pillars[p]
-        ok = s.notna()
-        num = num + (s.fillna(0.0) * w).where(ok, 0.0)
-        den = den + pd.Series(np.where(ok, w, 0.0), index=pillars.index)
-    n_ok = sum(pillars[p].notna().astype(int) for p in PILLARS if float(weights.get(p, 0.0) or 0.0) > 0)
-    return (num / den.where(den > 0)).where(n_ok >= MIN_PILLARS_FOR_COMPOSITE).astype(float)
+        parts.append(f"{label.lower()} {int(row[f'{p}_on_file'])} of {int(row[f'{p}_applicable'])} checks on file")
+    if not parts and not row.get("provisional"):
+        return ""
+    if not parts:
+        return (f"not rated: {int(row['checks_on_file'])} of {int(row['checks_applicable'])} checks on file "
+                "(at least half needed)")
+    return "provisional: " + "; ".join(parts)
 
 
 def grade(score: pd.Series | float) -> pd.Series | str:
@@ -192,28 +377,35 @@ def sector_relative(scores: pd.DataFrame, segment: pd.Series, columns: list[str]
     return out
 
 
-def score_table(ctx: Context, results: Mapping[str, pd.DataFrame], weights: Mapping[str, float] | None = None,
-                relative: bool = False) -> pd.DataFrame:
-    """The ranked screening table: company facts, pillar scores, composite, grade and key metrics."""
+def score_rows(ctx: Context, results: Mapping[str, pd.DataFrame], weights: Mapping[str, float] | None = None
+               ) -> pd.DataFrame:
+    """The scored rows of a context: company facts, pillar scores and counts, composite (conservative, with
+    its optimistic bound), grade, and every check's value and result. One computation for every view: the
+    headline table, the score history, the card image and the CSV all read these rows."""
     weights = dict(weights or EQUAL_WEIGHTS)
-    has_loop = ctx.loop is not None
-    pillars = pillar_scores(results, ctx.index, has_loop, debt_basis(ctx))
-    table = ctx.companies.join(pillars)
-    table["composite"] = composite_score(pillars, weights)
-    if relative:
-        table = sector_relative(table, table["segment"], list(PILLARS) + ["composite"])
+    pillars = pillar_scores(results, ctx.index, debt_basis(ctx))
+    table = ctx.companies.join(pillars).join(composite_score(pillars, weights))
     table["grade"] = grade(table["composite"])
     for c in CHECKS:
         table[c.id] = results[c.id]["value"].reindex(ctx.index)
-        table[f"{c.id}_result"] = result_labels(results[c.id])
-    table = table.sort_values(["composite", "market_cap_usd"], ascending=[False, False], na_position="last")
+        table[f"{c.id}_result"] = results[c.id]["status"].reindex(ctx.index)
+    return table
+
+
+def score_table(ctx: Context, results: Mapping[str, pd.DataFrame], weights: Mapping[str, float] | None = None,
+                relative: bool = False) -> pd.DataFrame:
+    """The ranked screening table: :func:`score_rows`, then sector-relative percentiles when asked, ranked by
+    the conservative composite (n.a. last, ordered by their conservative figure), then market cap."""
+    table = score_rows(ctx, results, weights)
+    if relative:
+        table = sector_relative(table, table["segment"], list(PILLARS) + ["composite"])
+        table["grade"] = grade(table["composite"])
+    table = table.sort_values(["composite", "composite_low", "market_cap_usd"], ascending=[False, False, False],
+                              na_position="last")
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
 
 
 def result_labels(frame: pd.DataFrame) -> pd.Series:
-    """'pass' / 'fail' / 'n.a.' per company from a check frame."""
-    passed = frame["passed"]
-    na = frame["points"].isna()
-    return pd.Series(np.where(na, "n.a.", np.where(passed.fillna(False).astype(bool), "pass", "fail")),
-                     index=frame.index)
+    """'pass' / 'fail' / 'n.a.' / 'not on file' per company from a check frame."""
+    return frame["status"]

@@ -5,7 +5,8 @@
 * ``history TICKER [--json|--csv] [--preset NAME] [--gpu-life N] [--debt adjusted]`` -- its score per fiscal year;
 * ``loop [--as-of DATE] [--stress COUNTERPARTY=P] [--include-low] [--json]`` -- the loop graph.
 
-Exit codes: 0 ok, 2 unknown ticker or bad argument, 3 PNG export failed.
+Exit codes: 0 ok, 1 a data file failed its checks (the message names file, row and column, as
+``python -m data validate`` does), 2 unknown ticker or bad argument, 3 PNG export failed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from data.schema import DataValidationError
 from metrics.checks import PILLARS
 from metrics.depreciation import GPU_LIFE_CHOICES
 from metrics.engine import assumptions_of, history, history_of, scorecard, stress_test
@@ -257,6 +259,15 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else 2
+    except DataValidationError as exc:  # a broken data file is a message, never a traceback
+        return _fail(data_error_message(exc), 1)
+
+
+def data_error_message(exc: DataValidationError) -> str:
+    """What the CLI prints when a data file fails its checks: every issue with its file, row and column."""
+    return (f"Kosmos cannot score: {exc}\n"
+            "Run `python -m data validate` for the full report; restore the file or rebuild the data set "
+            "with `python -m data.build_embedded`.")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ SEGMENT_COLOURS = {"chips": "#1f77b4", "networking": "#9467bd", "cloud": "#ff7f0
 FLOW_COLOURS = {"equity_investment": "#d62728", "compute_contract": "#1f77b4", "chip_supply": "#2ca02c",
                 "custom_silicon": "#17becf", "warrant": "#e377c2", "capacity_backstop": "#8c564b",
                 "loan_or_lease": "#bcbd22", "jv_commitment": "#9467bd", "other": "#7f7f7f"}
-RESULT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "n.a.": "#6e7781"}
+RESULT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "n.a.": "#6e7781", "not on file": "#9a6700"}
+#: one vocabulary for check results everywhere (tables, card image, CSV)
+RESULT_TEXT = {"pass": "✓ PASS", "fail": "✗ FAIL", "n.a.": "– n.a.", "not on file": "? not on file"}
 GRADE_COLOURS = {"A": "#1a7f37", "B": "#4c9a2a", "C": "#bf8700", "D": "#d4682a", "F": "#cf222e", "n.a.": "#6e7781"}
 PILLAR_SHORT = {"balance_sheet": "Balance sheet", "free_cash_flow": "Free cash flow",
                 "pricing_power": "Pricing power", "loop_exposure": "Loop exposure"}
@@ -107,7 +109,7 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
         for c in p["checks"]:
             pil.append(f"{POLAR_SHORT[pid]} · {score}")
             lab.append(c["label"])
-            res.append(c["result"].upper())
+            res.append(RESULT_TEXT.get(c["result"], c["result"]))
             val.append(format_value(c["value"], c["unit"]))
             expl.append(_wrap(c["explanation"], 112, lines=1))
             colours.append(RESULT_COLOURS.get(c["result"], "#999"))
@@ -156,7 +158,7 @@ def scorecard_figure(card: dict[str, Any], hist: pd.DataFrame, graph: nx.DiGraph
         fig.update_yaxes(title_text=name, title_font=dict(size=10), tickfont=dict(size=9), tickformat=tick, row=r, col=c)
         fig.update_xaxes(tickfont=dict(size=9), row=r, col=c)
     g = card["grade"]
-    comp = "n.a." if card["composite"] is None else f"{card['composite']:.0f}"
+    comp = composite_text(card)
     title = (f"<b>{_esc(card['name'])} ({_esc(card['ticker'])})</b>  ·  {_esc(card['segment'])} / {_esc(card.get('subsegment') or '')}"
              f"  ·  Composite {comp}  ·  Grade <b><span style='color:{GRADE_COLOURS.get(g, '#333')}'>{g}</span></b>")
     a = card.get("assumptions") or {"gpu_life": "as reported", "debt_basis": "reported"}
@@ -185,6 +187,17 @@ def coverage_label(coverage: float | None) -> str:
         return "n.a."
     n = len(SCORING_INPUTS)
     return f"{round(coverage * n)} of {n} on file"
+
+
+def composite_text(card: dict[str, Any]) -> str:
+    """'72', '52 (provisional; 52–81 with the missing checks as fails–passes)' or 'n.a. (18–92)'."""
+    low, high, comp = card.get("composite_low"), card.get("composite_high"), card.get("composite")
+    rng = "" if is_missing(low) or is_missing(high) or round(low) == round(high) else f"{low:.0f}–{high:.0f}"
+    if comp is None:
+        return f"n.a. (range {rng})" if rng else "n.a."
+    if card.get("provisional"):
+        return f"{comp:.0f} (provisional; range {rng})" if rng else f"{comp:.0f} (provisional)"
+    return f"{comp:.0f} (range {rng})" if rng else f"{comp:.0f}"
 
 
 def card_footnote(card: dict[str, Any], width: int = 290) -> str:

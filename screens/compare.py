@@ -24,9 +24,13 @@ def render() -> None:
     raw = st.query_params.get("tickers")
     chosen = st.session_state.get("compare") or [t for t in DEFAULT if t in known]
     if raw is not None:
-        good, bad = state.parse_tickers(raw, known, limit=4)
-        if good:
-            chosen = good
+        link = state.split_tickers(raw, known, limit=4)
+        if link.good:
+            chosen = link.good
+        dropped = state.dropped_notice(link, 4)
+        if dropped and st.session_state.get("_dropped_seen_tickers") != raw:  # once per link, not on every rerun
+            st.session_state["_dropped_seen_tickers"] = raw
+            st.warning(state.md_escape(dropped), icon=":material/warning:")
     names = dict(zip(universe["ticker"], universe["name"]))
     picked = st.multiselect("Companies (2 to 4)", sorted(known), default=chosen, max_selections=4,
                             format_func=lambda t: f"{t} — {names.get(t, t)}")

@@ -18,6 +18,7 @@ Parameters (all optional)::
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from metrics.checks import PILLARS
 
 PARAMS = ("seg", "sub", "mcap", "min", "nd", "fcfm", "gm", "nocycle")
 MAX_ITEMS = 20
+_ASCII_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 # (parameter, use-key, value-key, preset filter key, preset default value, scale to widget units, bounds)
 THRESHOLDS = (
@@ -72,11 +74,14 @@ def encode(values: Mapping[str, Any], preset_filters: Mapping[str, Any], cap_max
 
 
 def parse_number(text: str) -> float | None:
-    """A finite number from link text; None for anything else ('nan', 'inf', garbage)."""
-    try:
-        x = float(text)
-    except ValueError:
+    """A finite number written in ASCII digits ('4', '-2.5', '1e3'); None for anything else.
+
+    'nan', 'inf', garbage and digits of other scripts (Arabic-Indic '٤', full-width
+    '４', which ``float`` alone would read) are refused.
+    """
+    if not isinstance(text, str) or not _ASCII_NUMBER.fullmatch(text.strip()):
         return None
+    x = float(text)
     return x if math.isfinite(x) else None
 
 
@@ -89,8 +94,26 @@ def _names(raw: str, known: set[str], label: str, notices: list[str]) -> list[st
     return good
 
 
-def decode(params: Mapping[str, str], segments: set[str], subsegments: set[str]) -> tuple[dict[str, Any], list[str]]:
-    """Widget values (keys ``f_...``) from the link's filter parameters, and a notice per ignored value."""
+def _decode_mcap(raw: str, cap_max: float | None, out: dict[str, Any], notices: list[str]) -> None:
+    """``mcap=LO-HI`` (USD bn) into ``out["f_mcap"]``, or a notice: when invalid, or when the whole range lies above
+    the slider's maximum ``cap_max`` (the largest company; the screener would otherwise reset it silently)."""
+    parts = raw.split("-")
+    lo, hi = (parse_number(parts[0]), parse_number(parts[1])) if len(parts) == 2 else (None, None)
+    if lo is None or hi is None or not 0 <= lo <= hi:
+        notices.append(f"Ignored invalid market-cap range {raw[:30]!r} (expected e.g. 10-500, USD bn).")
+    elif cap_max is not None and lo > cap_max:
+        notices.append(f"Ignored market-cap range {raw[:30]!r}: no company is above USD {_num(cap_max)} bn, "
+                       f"the slider's maximum; showing all market caps.")
+    else:
+        out["f_mcap"] = (lo, hi)
+
+
+def decode(params: Mapping[str, str], segments: set[str], subsegments: set[str],
+           cap_max: float | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Widget values (keys ``f_...``) from the link's filter parameters, and a notice per ignored value.
+
+    ``cap_max``: the market-cap slider's maximum (USD bn); a range entirely above it is ignored with a notice.
+    """
     out: dict[str, Any] = {}
     notices: list[str] = []
     if "seg" in params:
@@ -98,12 +121,7 @@ def decode(params: Mapping[str, str], segments: set[str], subsegments: set[str])
     if "sub" in params:
         out["f_subsegments"] = _names(params["sub"], subsegments, "subsegment", notices)
     if "mcap" in params:
-        parts = str(params["mcap"]).split("-")
-        lo, hi = (parse_number(parts[0]), parse_number(parts[1])) if len(parts) == 2 else (None, None)
-        if lo is not None and hi is not None and 0 <= lo <= hi:
-            out["f_mcap"] = (lo, hi)
-        else:
-            notices.append(f"Ignored invalid market-cap range {str(params['mcap'])[:30]!r} (expected e.g. 10-500, USD bn).")
+        _decode_mcap(str(params["mcap"]), cap_max, out, notices)
     if "min" in params:
         parts = str(params["min"]).split(",")
         mins = [parse_number(x) for x in parts] if len(parts) == len(PILLARS) else []

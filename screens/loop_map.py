@@ -1,37 +1,110 @@
-"""Loop map: the circular-financing network, its cycles, a Sankey, ego networks, stress test, uploads."""
+"""Loop map: the circular-financing network, its cycles, a Sankey, ego networks, stress test, uploads.
+
+Everything sent to the browser is bounded, whatever was uploaded: the map and
+the Sankey draw at most ``MAX_MAP_EDGES`` money flows (one per payer -> payee
+pair), the cycle picker and table list at most ``MAX_CYCLES_SHOWN`` cycles and
+the deals tables at most ``MAX_TABLE_ROWS`` rows, each with a note saying so.
+An upload is parsed once per file content (SHA-256), in a cache of 4 entries.
+"""
 
 from __future__ import annotations
 
+import hashlib
+
+import networkx as nx
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from data.loop import read_upload
+from data.loop import Upload, load_deals, parse_upload, upload_limits
+from metrics.cycles import MAX_CYCLES, TIME_BUDGET_S
 from metrics.engine import scorecard, stress_test
 from metrics.format import money
+from metrics.loop import MAX_CYCLE_LENGTH, Cycle, LoopContext
 from screens import state
 from screens.charts import network_figure, sankey_figure
+
+MAX_CYCLES_SHOWN = 200
+MAX_MAP_EDGES = 200
+MAX_TABLE_ROWS = 2_000  # above any upload (1,000 rows) + the embedded deals: every deal is listed
+MAX_ERRORS_SHOWN = 200
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the uploaded deals…")
+def parsed_upload(digest: str, _data: bytes, known: tuple[str, ...]) -> Upload:
+    """The upload parsed and validated once per file content (``digest``: the SHA-256 of ``_data``)."""
+    return parse_upload(_data, "uploaded file", known)
+
+
+def known_parties() -> tuple[str, ...]:
+    """Names an upload's parties are matched to regardless of case: listed tickers and the embedded deals' parties."""
+    deals = load_deals()
+    return tuple(sorted(set(state.dataset().universe["ticker"]) | set(deals["payer"]) | set(deals["payee"])))
+
+
+def upload_section() -> None:
+    """The uploader, its limits (stated before anything is uploaded) and what became of the file."""
+    with st.expander("Upload your own deals (CSV, same columns as data/deals.csv)"):
+        st.caption(upload_limits())
+        up = st.file_uploader("Deals CSV", type=["csv"], key="deals_upload",
+                              help="Rows extend the embedded deals for this session only; a matching deal_id "
+                                   "overrides it. " + upload_limits())
+        if up is not None:
+            data = up.getvalue()
+            show_upload(parsed_upload(hashlib.sha256(data).hexdigest(), data, known_parties()))
+        elif st.session_state.get("uploaded_deals") is not None:
+            if st.button("Forget uploaded deals"):
+                st.session_state.pop("uploaded_deals", None)
+                st.rerun()
+
+
+def show_upload(result: Upload) -> None:
+    """Use the upload's valid rows for the session, or say why the file was refused; list rejected rows."""
+    if result.fatal:
+        st.session_state.pop("uploaded_deals", None)
+        st.error(state.md_escape(result.fatal))
+        return
+    st.session_state["uploaded_deals"] = result.valid
+    st.success(f"Using {len(result.valid)} uploaded deal(s) for this session.")
+    for n in result.notices:
+        st.info(state.md_escape(n))
+    if result.errors:
+        more = len(result.errors) > MAX_ERRORS_SHOWN
+        listed = f"; the first {MAX_ERRORS_SHOWN} are listed:" if more else ":"
+        st.warning(f"{len(result.errors)} row(s) rejected{listed}")
+        st.dataframe(pd.DataFrame([e.__dict__ for e in result.errors[:MAX_ERRORS_SHOWN]]), hide_index=True,
+                     width="stretch")
+
+
+def cycles_phrase(lc: LoopContext) -> str:
+    """'77 cycles', or 'at least 2,000 cycles' when the bounded search stopped early."""
+    return f"at least {lc.cycles_found:,} cycles" if lc.cycles_truncated else f"{len(lc.cycles):,} cycles"
+
+
+def drawn_graph(g: nx.DiGraph, focus: str | None, cycle: list[str] | None, limit: int = MAX_MAP_EDGES) -> nx.DiGraph:
+    """``g`` when it has at most ``limit`` money flows; else its ``limit`` largest, the highlighted cycle's and the
+    focused company's flows first (a flow is one payer -> payee pair, all its deals summed)."""
+    if g.number_of_edges() <= limit:
+        return g
+    on_cycle = set(zip(cycle, cycle[1:] + cycle[:1])) if cycle else set()
+
+    def key(e: tuple[str, str]) -> tuple:
+        a = g.edges[e]["amount_usd"]
+        return (e not in on_cycle, not (focus and focus in e), bool(np.isnan(a)), -np.nan_to_num(a), e)
+    return g.edge_subgraph(sorted(g.edges, key=key)[:limit]).copy()
+
+
+def capped(df: pd.DataFrame, what: str, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
+    """The first ``limit`` rows of ``df``, with a caption when rows were left out."""
+    if len(df) > limit:
+        st.caption(f"Showing the first {limit:,} of {len(df):,} {what}.")
+    return df.head(limit)
 
 
 def render() -> None:
     controls = state.page("Loop map", "Who pays whom in the AI ecosystem: equity, compute contracts, chips, custom "
                           "silicon, warrants, backstops, leases. Money flows payer → payee; thick edges lie on a cycle.")
-    with st.expander("Upload your own deals (CSV, same columns as data/deals.csv)"):
-        up = st.file_uploader("Deals CSV", type=["csv"], key="deals_upload",
-                              help="Rows extend the embedded deals for this session only; a matching deal_id overrides it.")
-        if up is not None:
-            valid, errors, fatal = read_upload(up.getvalue(), "uploaded file")
-            if fatal:
-                st.error(fatal)
-            else:
-                st.session_state["uploaded_deals"] = valid
-                st.success(f"Using {len(valid)} uploaded deal(s) for this session.")
-                if errors:
-                    st.warning(f"{len(errors)} row(s) rejected:")
-                    st.dataframe(pd.DataFrame([e.__dict__ for e in errors]), hide_index=True, width="stretch")
-        elif st.session_state.get("uploaded_deals") is not None:
-            if st.button("Forget uploaded deals"):
-                st.session_state.pop("uploaded_deals", None)
-                st.rerun()
+    upload_section()
     c1, c2 = st.columns([2, 1])
     as_of = c1.slider("Graph as of", min_value=pd.Timestamp("2023-01-01").date(), max_value=pd.Timestamp("2026-06-30").date(),
                       value=pd.Timestamp("2026-06-30").date(), format="YYYY-MM", key="loop_as_of",
@@ -41,7 +114,11 @@ def render() -> None:
     sc = state.scored(str(as_of), include_low)
     lc = sc.ctx.loop
     g = lc.graph
-    st.subheader(f"{g.number_of_nodes()} parties · {g.number_of_edges()} money flows · {len(lc.cycles)} cycles")
+    st.subheader(f"{g.number_of_nodes()} parties · {g.number_of_edges()} money flows · {cycles_phrase(lc)}")
+    if lc.cycles_truncated:
+        st.info(f"At least {lc.cycles_found:,} cycles of up to {MAX_CYCLE_LENGTH} parties; showing the largest "
+                f"(the search finds them largest first and stops at {MAX_CYCLES:,} cycles or {TIME_BUDGET_S:g} s). "
+                "Cycle counts per company are lower bounds.", icon=":material/info:")
     segments = sc.ctx.companies["segment"].to_dict()
     subsegments = sc.ctx.companies["subsegment"].to_dict()
     caps = sc.ctx.companies["market_cap_usd"].to_dict()
@@ -49,16 +126,22 @@ def render() -> None:
     focus = c3.selectbox("Focus on a company", ["(none)"] + sorted(g.nodes), key="loop_focus",
                          help="Fades every party and money flow that does not touch this one.")
     focus = None if focus == "(none)" else focus
-    cycles = [c for c in lc.cycles if not focus or focus in c.nodes]
-    labels = {cycle_label(c): c.nodes for c in cycles}
+    cycles = lc.cycles_of(focus) if focus else list(lc.cycles)
+    shown = cycles[:MAX_CYCLES_SHOWN]
+    labels = {cycle_label(c): c.nodes for c in shown}
     if st.session_state.get("loop_cycle") not in ["(none)", *labels]:
         st.session_state["loop_cycle"] = "(none)"
-    choice = c4.selectbox(f"Highlight a cycle ({len(cycles)}{' through ' + focus if focus else ''}, largest first)",
+    choice = c4.selectbox(f"Highlight a cycle ({cycle_count_label(len(cycles), len(shown), lc.cycles_truncated)}"
+                          f"{' through ' + focus if focus else ''}, largest first)",
                           ["(none)", *labels], key="loop_cycle",
                           help="Draws the cycle's money flows thick and fades everything else.")
     picked = labels.get(choice)
-    st.plotly_chart(network_figure(g, [c.nodes for c in lc.cycles], segments, caps, focus, subsegments, picked),
+    drawn = drawn_graph(g, focus, picked)
+    st.plotly_chart(network_figure(drawn, [c.nodes for c in lc.cycles], segments, caps, focus, subsegments, picked),
                     width="stretch", key="network")
+    if drawn is not g:
+        st.caption(f"Drawing the {drawn.number_of_edges():,} largest of {g.number_of_edges():,} money flows "
+                   "(the highlighted cycle's and the focused company's first); the tables below list every deal.")
     st.caption("Columns by role: chips and hardware sell to hyperscalers and neoclouds, which sell compute to AI labs, "
                "funded by financiers. Edge width = disclosed amount; colour = flow kind; dashed = unconfirmed; dotted = "
                "amount not disclosed. Hover an edge's middle for amount, basis, date and source.")
@@ -67,22 +150,31 @@ def render() -> None:
     with tab1:
         cyc = pd.DataFrame([{"Cycle": " → ".join(c.nodes + c.nodes[:1]), "Length": c.length,
                              "Dollars carried (smallest edge)": money(c.amount_usd) if not pd.isna(c.amount_usd) else "undisclosed",
-                             "Smallest disclosed edge": money(c.min_known_usd)} for c in cycles])
+                             "Smallest disclosed edge": money(c.min_known_usd)} for c in shown])
         if cyc.empty:
             st.info("No cycle in the graph as of this date." if not focus else f"{focus} is on no cycle.")
         else:
+            if len(shown) < len(cycles) or lc.cycles_truncated:
+                st.caption(f"The {len(shown):,} largest of {'at least ' if lc.cycles_truncated else ''}"
+                           f"{len(cycles):,} cycles{' through ' + focus if focus else ''}.")
             st.dataframe(cyc, hide_index=True, width="stretch")
             st.caption("Pick a cycle in 'Highlight a cycle' above the map to draw it there.")
     with tab2:
-        st.plotly_chart(sankey_figure(g), width="stretch", key="sankey")
-        st.caption("Only flows with a disclosed, counted amount are drawn; see the deals table for the rest.")
-        d = lc.deals[["deal_id", "announced", "payer", "payee", "flow", "amount_usd", "amount_basis", "term_years",
-                      "status", "confidence", "source"]]
+        st.plotly_chart(sankey_figure(drawn), width="stretch", key="sankey")
+        cut = f" The {drawn.number_of_edges():,} largest of {g.number_of_edges():,} flows." if drawn is not g else ""
+        st.caption("Only flows with a disclosed, counted amount are drawn; see the deals table for the rest." + cut)
+        d = capped(lc.deals[["deal_id", "announced", "payer", "payee", "flow", "amount_usd", "amount_basis",
+                             "term_years", "status", "confidence", "source"]], "deals")
         st.dataframe(d, hide_index=True, width="stretch", column_config={
             "amount_usd": st.column_config.NumberColumn("Amount (USD)", format="%.3e"),
             "source": st.column_config.TextColumn("Source(s)")})
     with tab3:
-        who = focus or st.selectbox("Company", sorted(n for n in g.nodes if n in segments), key="loop_company")
+        if focus and focus not in segments:  # a private party (OpenAI, an uploaded name): no scorecard to show
+            st.info(f"{state.md_escape(focus)} is not a listed company, so it has no loop-exposure score; its deals "
+                    "are in the Money flows tab.")
+            who = None
+        else:
+            who = focus or st.selectbox("Company", sorted(n for n in g.nodes if n in segments), key="loop_company")
         if who:
             card = scorecard(sc, who, controls.weights, controls.relative)
             p = card["pillars"]["loop_exposure"]
@@ -90,7 +182,7 @@ def render() -> None:
                       help=p["status"])
             st.dataframe(pd.DataFrame([{"Check": c["label"], "Result": c["result"], "Explanation": c["explanation"]}
                                        for c in p["checks"]]), hide_index=True, width="stretch")
-            mine = lc.deals[(lc.deals["payer"] == who) | (lc.deals["payee"] == who)]
+            mine = capped(lc.deals[(lc.deals["payer"] == who) | (lc.deals["payee"] == who)], f"deals of {who}")
             st.dataframe(mine[["deal_id", "payer", "payee", "flow", "amount_usd", "term_years", "confidence", "source"]],
                          hide_index=True, width="stretch")
     with tab4:
@@ -120,7 +212,13 @@ def render() -> None:
                        "Companies whose exposure has no amount and term show no loss (not quantifiable).")
 
 
-def cycle_label(c) -> str:
+def cycle_count_label(total: int, shown: int, truncated: bool) -> str:
+    """'77', 'at least 2,000' (search stopped early) or '200 of 350' (list cut to the top ones)."""
+    count = f"at least {total:,}" if truncated else f"{total:,}"
+    return count if shown == total and not truncated else f"{shown:,} of {count}"
+
+
+def cycle_label(c: Cycle) -> str:
     """'NVDA → OpenAI → ORCL → NVDA · USD 100.0 bn' (the smallest edge's dollars, or undisclosed)."""
     amount = money(c.amount_usd) if not pd.isna(c.amount_usd) else "undisclosed"
     return f"{' → '.join(c.nodes + c.nodes[:1])} · {amount}"

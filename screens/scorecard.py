@@ -17,13 +17,13 @@ from metrics.checks import PILLARS
 from metrics.engine import history, history_of, scorecard
 from metrics.format import format_value, money, times
 from screens import state
-from screens.charts import CARD_H, CARD_W, coverage_label, scorecard_figure
+from screens.charts import CARD_H, CARD_W, RESULT_TEXT, coverage_label, scorecard_figure
 from screens.export import safe_csv
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": CARD_W, "height": CARD_H, "scale": 1},
               "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 TABS = ["Checks", "History", "Debt: reported → adjusted", "Card image (PNG)"]
-RESULT_LABELS = {"pass": "PASS", "fail": "FAIL", "n.a.": "n.a."}
+RESULT_LABELS = RESULT_TEXT
 
 
 def pick_ticker(universe: pd.DataFrame, param: str = "ticker", fallback: str = "NVDA") -> str:
@@ -100,21 +100,33 @@ def _header(card: dict, relative: bool) -> None:
     c1, c2, c3, c4 = st.columns([3, 1, 1, 2])
     c1.markdown(f"## {state.md_escape(card['name'])} ({state.md_escape(card['ticker'])})")
     c1.caption(f"{state.md_escape(card['segment'])} · {state.md_escape(card.get('subsegment') or '')}")
-    c2.metric("Grade", card["grade"], help="A ≥ 80, B ≥ 65, C ≥ 50, D ≥ 35, F below; n.a. when fewer than two "
-              "pillars have enough data.")
-    c3.metric("Composite", comp, help="Weighted mean of pillars with enough data (0–100).")
+    c2.metric("Grade", card["grade"], help="A ≥ 80, B ≥ 65, C ≥ 50, D ≥ 35, F below; n.a. when fewer than half of "
+              "the checks are on file. Graded on the conservative composite (checks not on file count 0).")
+    c3.metric("Composite", comp, help="Weighted mean of the four pillars (0–100), every check not on file at 0 "
+              "points: missing data never lifts a company. Rank, grade, presets and filters use this figure.")
+    low, high = card.get("composite_low"), card.get("composite_high")
+    if low is not None and high is not None and round(low) != round(high):
+        c3.caption(f"Range {low:.0f}–{high:.0f} (checks not on file as fails – as passes)")
+    if card.get("provisional_note"):
+        c3.caption(f":material/warning: {state.md_escape(card['provisional_note'])}")
     as_of = f"FY{card['fiscal_year']} ({card['as_of']})" if card["as_of"] else "n.a."
     c4.metric("Scored on", as_of, help="The latest fiscal year whose income statement, cash-flow statement and "
               "balance sheet are all on file; its period end in brackets. " + (card["scoring_note"] or ""))
-    c4.caption(f"Inputs {coverage_label(card['coverage'])} · source: {card['data_source']} · rank {card['rank']} "
+    c4.caption(f"Inputs {coverage_label(card['coverage'])} · checks on file {card['checks_on_file']} of "
+               f"{card['checks_applicable']} · source: {card['data_source']} · rank {card['rank']} "
                f"of {card['of']} · {'sector-relative' if relative else 'absolute'} mode")
     pill = st.columns(4)
     for col, (pid, label) in zip(pill, PILLARS.items()):
         p = card["pillars"][pid]
         val = "n.a." if p["score"] is None else f"{p['score']:.0f}"
-        col.metric(label, val, help=f"Status: {p['status']}")
-        if p["status"] != "ok":
-            col.caption(f":material/warning: {p['status']}")
+        col.metric(label, val, help=f"{p['status']}: {p['on_file']} of {p['applicable']} applicable checks on file "
+                   "(not applicable ones are left out; not on file ones score 0).")
+        if p["status"] in ("partial", "insufficient data"):
+            icon = ":material/warning:" if p["status"] == "insufficient data" else ":material/info:"
+            col.caption(f"{icon} {p['on_file']} of {p['applicable']} checks on file"
+                        + (" · provisional" if p["status"] == "insufficient data" else ""))
+        elif p["status"] == "no loop exposure on record":
+            col.caption(":material/check_circle: no loop exposure on record")
     notes = [state.md_escape(card["scoring_note"])] if card["scoring_note"] else []
     notes.append(_assumptions_line(card))
     st.caption(" · ".join(f":material/info: {n}" if i == 0 else n for i, n in enumerate(notes)))
@@ -125,12 +137,13 @@ def _assumptions_line(card: dict) -> str:
     a, life = card["assumptions"], card["server_life"]
     debt = f"debt basis: {a['debt_basis']}"
     if not life["adjusted"]:
-        return f"Server life: {a['gpu_life']} ({life['reason']}) · {debt}"
+        return f"Server life: {a['gpu_life']} ({state.md_escape(life['reason'])}) · {debt}"
     text = f"Server life: {a['gpu_life']} (disclosed {life['reported_life_years']:g} years)"
     if a["gpu_life_years"] is not None and life["depreciation_change"]:
         cur = card["currency"] or ""
-        text += (f": depreciation {money(life['depreciation_change'], cur)} a year, operating margin "
-                 f"{life['operating_margin_change'] * 100:+.1f} pp (base: {life['base_basis']})")
+        text += (f": depreciation {'+' if life['depreciation_change'] >= 0 else '−'}"
+                 f"{money(abs(life['depreciation_change']), cur)} a year = {life.get('trace', '')} "
+                 f"(base: {life['base_basis']}), operating margin {life['operating_margin_change'] * 100:+.1f} pp")
     return f"{state.md_escape(text)} · {debt}"
 
 
@@ -148,8 +161,9 @@ def check_rows(card: dict) -> pd.DataFrame:
 def _checks_table(card: dict) -> None:
     st.dataframe(check_rows(card), hide_index=True, width="stretch", height=38 * 23, column_config={
         "Result": st.column_config.TextColumn("Result", width="small",
-                                              help="PASS / FAIL against the threshold; n.a. = not computable from "
-                                                   "reported data (the reason is in Explanation; scores 0 points)"),
+                                              help="PASS / FAIL against the threshold; n.a. = the check does not apply "
+                                                   "to this company (left out of the pillar); not on file = an input is "
+                                                   "missing (scores 0 points). The reason is in Explanation."),
         "Value": st.column_config.TextColumn("Value", width="small"),
         "Explanation": st.column_config.TextColumn("Explanation", width="large"),
         "Derived inputs": st.column_config.TextColumn("Derived inputs", help="Inputs computed from reported parts "

@@ -16,18 +16,22 @@ from screens.charts import scatter_figure, treemap_figure
 from screens.export import safe_csv
 
 HELP = {
-    "composite": "Weighted mean of the pillar scores with enough data (0–100).",
-    "grade": "A ≥ 80, B ≥ 65, C ≥ 50, D ≥ 35, F below; n.a. when fewer than two pillars have enough data.",
+    "composite": "Weighted mean of the four pillar scores (0–100), every check not on file counted at 0 points: "
+                 "missing data never lifts a company. Rank, grade, presets and filters use this figure.",
+    "range": "The composite if every check not on file failed (left) or passed (right): the range the missing "
+             "data leaves open. One number when nothing is missing.",
+    "grade": "A ≥ 80, B ≥ 65, C ≥ 50, D ≥ 35, F below; n.a. when fewer than half of the checks are on file "
+             "(ranked last).",
     "balance_sheet": "Net debt/EBITDA, interest coverage, current ratio, leverage trend, refinancing pressure, Altman Z''.",
     "free_cash_flow": "FCF margin, conversion, yield, consistency, capex/OCF, payouts covered.",
     "pricing_power": "Gross margin level and stability, gross profitability, operating margin and trend, normalisation stress.",
-    "loop_exposure": "100 = independent of the circular-financing loop.",
+    "loop_exposure": "Loop score: 100 = no exposure to the circular-financing loop on record; more exposure lowers it.",
     "net_debt_to_ebitda": "(Total debt − cash & short-term investments) / EBITDA, latest fiscal year. Negative = net cash.",
     "fcf_margin": "Free cash flow / revenue, latest fiscal year.",
     "gross_margin": "Gross profit / revenue, latest fiscal year.",
     "market_cap_usd": "Market capitalisation in USD bn, each with its own date (see the scorecard's sources).",
     "coverage": "Share of the 19 inputs the checks read that are reported (or derived from reported parts) "
-                "in the scoring year. A missing input makes its checks n.a., which scores zero.",
+                "in the scoring year. A missing input leaves its checks not on file, which scores zero.",
 }
 
 VIEWS = ["Ranked table", "Heat map", "Scatter", "History"]
@@ -76,7 +80,8 @@ def render() -> None:
         c4, c5, c6, c7 = st.columns(4)
         mins = {}
         for col, (p, label) in zip((c4, c5, c6, c7), PILLARS.items()):
-            mins[f"min_{p}"] = col.number_input(f"Min {label.lower()}", 0, 100, step=5,
+            name = "Min loop score (100 = no exposure)" if p == "loop_exposure" else f"Min {label.lower()} score"
+            mins[f"min_{p}"] = col.number_input(name, 0, 100, step=5,
                                                 key=f"f_min_{p}", on_change=state.keeper(f"f_min_{p}"), help=HELP[p])
         c8, c9, c10, c11 = st.columns(4)
         use_nd = c8.checkbox("Limit net debt / EBITDA", key="f_use_nd", on_change=state.keeper("f_use_nd"))
@@ -117,7 +122,8 @@ def render() -> None:
     view["fcf_margin"] = text_of(view["fcf_margin"] * 100, "{:.1f}%")
     view["gross_margin"] = text_of(view["gross_margin"] * 100, "{:.1f}%")
     view["not_scored"] = not_scored(view)
-    cols = ["rank", "name", "segment", "grade", "composite", *PILLARS, "not_scored", "market_cap_bn", "fy",
+    view["range"] = composite_range(view)
+    cols = ["rank", "name", "segment", "grade", "composite", "range", *PILLARS, "not_scored", "market_cap_bn", "fy",
             "coverage_pct", "nd_ebitda", "fcf_margin", "gross_margin", "on_cycle", "revenue_hist", "fcf_hist"]
     mode = " (segment percentile)" if controls.relative else ""
     cfg = {
@@ -133,9 +139,10 @@ def render() -> None:
                                           "statement and balance sheet are all on file (a newer partial year is not scored)."),
         "coverage_pct": st.column_config.ProgressColumn("Inputs on file", min_value=0, max_value=100, format="%.0f%%",
                                                         help=HELP["coverage"]),
-        "not_scored": st.column_config.TextColumn("n.a. pillars (why)", help="Pillars shown blank have fewer than half "
-                                                  "of their checks computable from reported data: not scored, and left "
-                                                  "out of the composite. The scorecard names each missing input."),
+        "range": st.column_config.TextColumn("Range", help=HELP["range"], width="small"),
+        "not_scored": st.column_config.TextColumn("Data gaps", help="Checks not on file per pillar (they score 0). "
+                                                  "'provisional' marks a pillar with fewer than half of its checks on "
+                                                  "file. The scorecard names each missing input."),
         "nd_ebitda": st.column_config.TextColumn("Net debt / EBITDA", help=HELP["net_debt_to_ebitda"] + " n.a. = not "
                                                  "computable (the scorecard says which input is missing)."),
         "fcf_margin": st.column_config.TextColumn("FCF margin", help=HELP["fcf_margin"]),
@@ -180,22 +187,29 @@ def text_of(values: pd.Series, fmt: str) -> pd.Series:
 
 
 def not_scored(table: pd.DataFrame) -> pd.Series:
-    """Per company, the pillars left out for lack of data: 'Balance sheet: 2 of 6 checks; ...' ('' when none)."""
-    from metrics.checks import checks_of
+    """Per company, the pillars with checks not on file: 'Balance: 2 of 6 on file (provisional); ...' ('' when none)."""
     from screens.charts import PILLAR_SHORT
 
     parts = []
     for p in PILLARS:
-        status, n_ok = table[f"{p}_status"], table[f"{p}_computable"].fillna(0).astype(int).astype(str)
-        total = str(len(checks_of(p)))
-        text = PILLAR_SHORT[p] + ": " + n_ok + " of " + total + " checks"
-        if p == "loop_exposure":
-            text = text.where(status != "n.a. — no loop data", PILLAR_SHORT[p] + ": no loop data")
-        parts.append(text.where(status != "ok", ""))
+        status = table[f"{p}_status"]
+        on_file = table[f"{p}_on_file"].fillna(0).astype(int).astype(str)
+        total = table[f"{p}_applicable"].fillna(0).astype(int).astype(str)
+        text = PILLAR_SHORT[p] + ": " + on_file + " of " + total + " on file"
+        text = text + np.where(status == "insufficient data", " (provisional)", "")
+        parts.append(text.where(status.isin(["partial", "insufficient data"]), ""))
     joined = pd.Series("", index=table.index, dtype=object)
     for part in parts:  # "a; b" without empty pieces, column-wise (no per-row Python)
         joined = joined + np.where((joined != "") & (part != ""), "; ", "") + part
     return joined
+
+
+def composite_range(table: pd.DataFrame) -> pd.Series:
+    """'52–81' (missing checks as fails – as passes), or the one number when nothing is missing."""
+    low, high = table["composite_low"].round(), table["composite_high"].round()
+    text = low.astype("Int64").astype("string") + "–" + high.astype("Int64").astype("string")
+    same = low.eq(high)
+    return text.where(~same, low.astype("Int64").astype("string")).fillna("n.a.")
 
 
 def _history_view(sc, result: pd.DataFrame, weights: dict) -> None:
@@ -220,8 +234,9 @@ def _history_view(sc, result: pd.DataFrame, weights: dict) -> None:
               for p, lab in PILLARS.items()},
            "move": st.column_config.TextColumn("Grade move", width="large")}
     st.dataframe(view, column_config=cfg, width="stretch")
-    st.caption("Each fiscal year scored as it stood at its year end, with the current weights and assumptions; FCF "
-               "yield is n.a. in every year (no dated market caps), so history points can sit below the headline.")
+    st.caption("Every fiscal year scored by the headline's own rules with the current weights and assumptions: the "
+               "newest point is the headline score. FCF yield is not on file before the scoring year (no market cap "
+               "dated at earlier year ends).")
     st.download_button("Download history as CSV", safe_csv(hist.reset_index(drop=True)), file_name="kosmos_history.csv",
                        mime="text/csv", on_click="ignore", key="history_csv")
 

@@ -8,6 +8,7 @@ parameters are ignored with a visible notice.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -134,18 +135,16 @@ def _parse_weights(text: str) -> dict[str, float] | None:
     parts = text.split(",")
     if len(parts) != len(PILLARS):
         return None
-    try:
-        vals = [float(p) for p in parts]
-    except ValueError:
-        return None
-    if any(not (0 <= v <= WEIGHT_MAX) for v in vals) or sum(vals) <= 0:
+    vals = [filter_link.parse_number(p) for p in parts]  # ASCII digits only
+    if any(v is None or not (0 <= v <= WEIGHT_MAX) for v in vals) or sum(vals) <= 0:
         return None
     return dict(zip(PILLARS, vals))
 
 
 def _from_link(qp, key: str, parse, message: str):
     """The parsed value of link parameter ``key``; None when absent, or when invalid (then ``message``,
-    formatted with the first 40 characters of the raw value, becomes a notice)."""
+    formatted with the first 40 characters of the raw value, becomes a notice). A key given several times
+    uses its last value (:func:`repeated_key_notices` says so)."""
     raw = qp.get(key)
     if raw is None:
         return None
@@ -161,18 +160,90 @@ def _parse_gpu_life(text: str) -> float | None:
     return value if value in GPU_LIFE_CHOICES else None
 
 
-def parse_tickers(raw: str, known: set[str], limit: int = 4) -> tuple[list[str], list[str]]:
-    """Split 'NVDA,MSFT' into known tickers (order kept, max ``limit``) and rejected entries."""
-    good, bad = [], []
-    for part in str(raw).split(",")[:20]:
+MAX_LINK_TICKERS = 20  # entries read from a ticker list in a link; the rest are ignored with a notice
+
+
+@dataclass
+class TickerLink:
+    """A link's ticker list sorted out: known tickers kept (order kept, up to the limit) and the rest, by reason."""
+
+    good: list[str]
+    unknown: list[str]
+    duplicates: list[str]
+    dropped: list[str]  # known, but beyond the limit
+    ignored: int = 0  # entries beyond the first MAX_LINK_TICKERS
+
+
+def split_tickers(raw: str, known: set[str], limit: int = 4) -> TickerLink:
+    """Sort 'NVDA,nvda,MSFT,…' into known tickers (case-insensitive, each once, at most ``limit``), unknown entries,
+    repeats and known tickers beyond the limit."""
+    parts = str(raw).split(",")
+    good: list[str] = []
+    unknown: list[str] = []
+    dups: list[str] = []
+    for part in parts[:MAX_LINK_TICKERS]:
         t = part.strip().upper()
         if not t:
             continue
-        if _TICKER.match(t) and t in known and t not in good:
-            good.append(t)
+        if not (_TICKER.match(t) and t in known):
+            unknown.append(part.strip()[:20])
+        elif t in good:
+            if t not in dups:
+                dups.append(t)
         else:
-            bad.append(part.strip()[:20])
-    return good[:limit], bad
+            good.append(t)
+    ignored = sum(1 for p in parts[MAX_LINK_TICKERS:] if p.strip())
+    return TickerLink(good[:limit], unknown, dups, good[limit:], ignored)
+
+
+def parse_tickers(raw: str, known: set[str], limit: int = 4) -> tuple[list[str], list[str]]:
+    """Split 'NVDA,MSFT' into known tickers (order kept, each once, max ``limit``) and unknown entries."""
+    link = split_tickers(raw, known, limit)
+    return link.good, link.unknown
+
+
+def dropped_notice(link: TickerLink, limit: int) -> str | None:
+    """'Compare shows at most 4 companies: dropped AMD, INTC from the link.' (None when nothing was dropped)."""
+    if not link.dropped:
+        return None
+    if limit == 1:
+        return f"The link names several tickers: showing {link.good[0]}, ignored {', '.join(link.dropped)}."
+    return f"Compare shows at most {limit} companies: dropped {', '.join(link.dropped)} from the link."
+
+
+def ticker_notices(link: TickerLink, param: str, limit: int) -> list[str]:
+    """The notices for a link's ticker list: unknown entries, repeats, tickers beyond the limit, entries ignored."""
+    out = []
+    if link.unknown:
+        out.append(f"Ignored unknown {param} in the link: {', '.join(link.unknown)}.")
+    if link.duplicates:
+        out.append(f"Repeated in the link's {param}, used once: {', '.join(link.duplicates)}.")
+    dropped = dropped_notice(link, limit)
+    if dropped:
+        out.append(dropped)
+    if link.ignored:
+        out.append(f"Ignored {link.ignored} more {param} after the first {MAX_LINK_TICKERS} in the link.")
+    return out
+
+
+def repeated_key_notices(qp) -> list[str]:
+    """A notice per link parameter given more than once (``?w=1,1,1,1&w=2,2,2,2``): the last value is used."""
+    get_all = getattr(qp, "get_all", None)
+    if get_all is None:
+        return []
+    out = []
+    for key in list(qp.keys()):
+        values = get_all(key)
+        if len(values) > 1:
+            out.append(f"The link gives {key[:20]!r} {len(values)} times: used the last of {len(values)} values "
+                       f"({str(values[-1])[:40]!r}).")
+    return out
+
+
+def _cap_max_bn() -> float:
+    """The screener's market-cap slider maximum (USD bn): the largest company, rounded up."""
+    caps = scored().ctx.companies["market_cap_usd"].dropna() / 1e9  # what the screener's table shows
+    return float(math.ceil(caps.max())) if len(caps) else 1.0
 
 
 def init_from_query_params() -> None:
@@ -181,6 +252,8 @@ def init_from_query_params() -> None:
         return
     st.session_state["_qp_loaded"] = True
     qp = st.query_params
+    for n in repeated_key_notices(qp):
+        notice(n)
     presets = load_presets()
     preset = qp.get("preset")
     if preset is not None:
@@ -208,21 +281,20 @@ def init_from_query_params() -> None:
     if debt is not None:
         st.session_state["debt_basis"] = debt
     known = set(dataset().universe["ticker"])
-    if "ticker" in qp:
-        good, bad = parse_tickers(qp.get("ticker"), known, limit=1)
-        if good:
-            st.session_state["ticker"] = good[0]
-        if bad:
-            notice(f"Ignored unknown ticker in the link: {', '.join(bad)}.")
-    if "tickers" in qp:
-        good, bad = parse_tickers(qp.get("tickers"), known, limit=4)
-        if good:
-            st.session_state["compare"] = good
-        if bad:
-            notice(f"Ignored unknown tickers in the link: {', '.join(bad)}.")
+    for param, key, limit in (("ticker", "ticker", 1), ("tickers", "compare", 4)):
+        if param not in qp:
+            continue
+        link = split_tickers(qp.get(param), known, limit)
+        if link.good:
+            st.session_state[key] = link.good[0] if limit == 1 else link.good
+        if link.dropped:
+            st.session_state[f"_dropped_seen_{param}"] = qp.get(param)  # the page does not say it again
+        for n in ticker_notices(link, param, limit):
+            notice(n)
     uni = dataset().universe
     values, filter_notices = filter_link.decode({k: qp.get(k) for k in filter_link.PARAMS if k in qp},
-                                                set(uni["segment"].dropna()), set(uni["subsegment"].dropna()))
+                                                set(uni["segment"].dropna()), set(uni["subsegment"].dropna()),
+                                                cap_max=_cap_max_bn() if "mcap" in qp else None)
     for k, v in values.items():  # the screener's restore() hands these to its widgets
         st.session_state[f"_keep_{k}"] = v
     for n in filter_notices:

@@ -7,6 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from screens.charts import RESULT_TEXT
 from tests.conftest import match_count, run_app
 
 PAGES = ["screens/screener.py", "screens/scorecard.py", "screens/loop_map.py", "screens/compare.py",
@@ -107,7 +108,7 @@ def test_scorecard_draws_its_checks_natively_and_builds_detail_tables_when_opene
     assert len([h for h in at.markdown if "Microsoft Corporation (MSFT)" in h.value]) == 1  # one header
     checks = at.dataframe[0].value
     assert len(checks) == sum(len(checks_of(p)) for p in PILLARS)
-    assert set(checks["Result"]) <= {"PASS", "FAIL", "n.a."}
+    assert set(checks["Result"]) <= set(RESULT_TEXT.values())
     assert checks["Explanation"].str.len().gt(0).all()  # every result, n.a. included, says why
     labels = [e.label for e in at.expander]
     assert labels[0].startswith("Checks in detail") and labels[1].startswith("Sources (")

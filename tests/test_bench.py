@@ -52,3 +52,30 @@ def test_refresh_rows_report_the_ratio_to_the_request_floor_and_requests_per_tic
     assert main.baseline.startswith("11.1 s") and detail.value == "6.4 / 3"
     monkeypatch.setattr("bench.refresh.refresh_once", lambda latency: RefreshRun(14.0, 37, 222, 3, {"ok": 34}, 34))
     assert report.refresh_rows(1)[0].met == "NO"  # 1.26x
+
+
+def test_cycle_rows_report_the_20_party_search_against_the_embedded_one(monkeypatch):
+    from bench.cycles import CycleRun
+
+    # 0.01 s on the embedded deals (77 cycles), 0.15 s with the 20-party upload (capped at 2,000): 15.0x, < 1 s met
+    times = {0: (0.01, 77, False), 20: (0.15, 2000, True)}
+    monkeypatch.setattr("bench.cycles.time_cycle_search", lambda n, repeats: times[n])
+    monkeypatch.setattr("bench.cycles.run_upload", lambda n: CycleRun(n, True, 0.05, 0.2, 0.1, 2000, True, None))
+    search, end = report.cycle_rows(3)
+    assert search.measure.startswith("cycle search, 20-party upload (at least 2,000 cycles")
+    assert (search.value, search.ratio, search.met) == ("0.150 s", "15.0x", "yes")
+    assert search.baseline == "0.010 s (embedded, 77 cycles)"
+    assert (end.value, end.met) == ("0.250 s", "yes")  # parse + context
+    times[20] = (1.2, 2000, True)
+    assert report.cycle_rows(1)[0].met == "NO"
+
+
+def test_the_cycle_search_on_the_20_party_upload_is_measured_for_real():
+    from bench.cycles import complete_digraph_csv, run_upload, time_cycle_search
+
+    assert complete_digraph_csv(20).count(b"\n") == 1 + 20 * 19  # header + every ordered pair
+    seconds, kept, truncated = time_cycle_search(20, 1)
+    assert seconds < 5.0 and kept == 2000 and truncated  # ~0.1 s here; unbounded it took 120 s and 1.9 GB
+    run = run_upload(20)
+    assert run.accepted and run.truncated and run.parse_s + run.context_s < 5.0
+    assert not run_upload(40).accepted  # 1,560 rows: refused with a message, before any graph is built

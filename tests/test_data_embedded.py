@@ -76,11 +76,13 @@ def test_validate_cli_json_reports_coverage_identities_and_cross_checks():
     out = subprocess.run([sys.executable, "-m", "data", "validate", "--json"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     rep = json.loads(out.stdout)
-    assert out.returncode == (0 if rep["ok"] else 1)
+    assert out.returncode == (1 if rep["errors"] else 0)  # errors decide the exit code ...
+    assert rep["ok"] is (rep["errors"] == 0 and all(rep["done_when"].values()))  # ... ok also needs every done-when
     assert rep["companies"] == 34 and len(rep["segments"]) == 4
     assert rep["companies_with_figures"] == 34 and rep["companies_without_figures"] == []
-    assert rep["unsourced_values"] == 0
-    assert rep["identity_violations"]["unexplained"] == 0 and rep["ok"] is True  # a new break must be fixed or explained
+    assert rep["unsourced_values"] == 0 and rep["implausible_values"] == []
+    assert rep["identity_violations"]["unexplained"] == 0 and rep["errors"] == 0  # a new break must be fixed or explained
+    assert rep["tables"]["deals.csv"] > 0 and rep["tables"]["concentration.csv"] > 0  # validate reads them too
     assert rep["share_with_2plus_fiscal_years"]["of_all_companies"] == 1.0
     assert set(rep["done_when"]) >= {"coverage_95pct_for_all", "no_unexplained_identity_violations",
                                      "market_caps_within_30_days"}
@@ -99,7 +101,7 @@ def test_validated_tables_are_reused_only_for_identical_files(tmp_path, isolated
     good.write_text("ticker,fiscal_year,period_end,currency,field,value,source\n"
                     "MSFT,2025,2025-06-30,USD,Total Revenue,281724000000,https://x\n")
     first = validated_csv(good, "statements")
-    assert list((isolated_cache / "validated").glob("fundamentals-*.pkl"))  # kept for the next start
+    assert list((isolated_cache / "validated").glob("fundamentals-*.parquet"))  # kept for the next start
     again = validated_csv(good, "statements")
     pd.testing.assert_frame_equal(first, again)
     good.write_text(good.read_text().replace("281724000000", "abc"))  # same name, new bytes: validated again

@@ -115,3 +115,65 @@ def test_bad_filter_parameters_are_ignored_with_a_notice_and_the_rest_applies():
     assert "[evil](http" in shown and "](http" not in source  # escaped: the text cannot become a clickable link
     assert at.multiselect(key="f_segments").value == ["energy"] and at.checkbox(key="f_excl").value
     assert set(at.dataframe[0].value["segment"]) == {"energy"}
+
+
+# ------------------------------------------------------------------ the low link items of issue 15, each with a notice
+
+def warnings_of(at: AppTest) -> str:
+    return " ".join(w.value for w in at.warning).replace("\\", "")  # as the reader sees it
+
+
+def test_numbers_in_links_must_be_written_in_ascii_digits():
+    from screens.filter_link import parse_number
+    from screens.state import _parse_gpu_life, _parse_weights
+
+    assert parse_number("4") == 4 and parse_number(" 2.5 ") == 2.5 and parse_number("1e3") == 1000
+    for text in ["٤", "۴", "４", "٤.٥", "nan", "inf", "", "0x10", "1_0", "4\u0660"]:  # Arabic-Indic, Persian, full-width
+        assert parse_number(text) is None, text
+    assert _parse_weights("١,١,١,١") is None and _parse_weights("1,1,1,1") is not None
+    assert _parse_gpu_life("٤") is None and _parse_gpu_life("4") == 4.0
+    values, notices = decode({"nd": "٢", "min": "٥٠,0,0,0"}, SEGMENTS, SUBSEGMENTS)
+    assert values == {} and len(notices) == 2
+
+
+def test_a_market_cap_range_above_the_slider_is_ignored_with_a_notice_not_reset_silently():
+    values, notices = decode({"mcap": "5000-9000"}, SEGMENTS, SUBSEGMENTS, cap_max=CAP_MAX)
+    assert "f_mcap" not in values and "5000-9000" in notices[0] and "3708" in notices[0]
+    values, notices = decode({"mcap": "10-9000"}, SEGMENTS, SUBSEGMENTS, cap_max=CAP_MAX)
+    assert values["f_mcap"] == (10, 9000) and not notices  # clipped to the slider: the same companies match
+    at = run_app({"mcap": "5000-9000"})
+    assert not at.exception
+    assert "market-cap range '5000-9000'" in warnings_of(at) and "slider's maximum" in warnings_of(at)
+
+
+def test_a_repeated_link_key_uses_the_last_value_with_a_notice():
+    at = run_app({"w": ["1,1,1,1", "2,0,1,1"], "mode": ["relative", "absolute"]})
+    assert not at.exception
+    text = warnings_of(at)
+    assert "'w' 2 times: used the last of 2 values ('2,0,1,1')" in text and "'mode' 2 times" in text
+    assert at.slider(key="w_balance_sheet").value == 2.0 and at.slider(key="w_free_cash_flow").value == 0.0
+    assert at.toggle(key="relative").value is False
+
+
+def test_duplicate_tickers_are_used_once_with_a_notice_not_called_unknown():
+    from screens.state import split_tickers
+
+    link = split_tickers("NVDA, nvda,MSFT,NVDA", {"NVDA", "MSFT"})
+    assert (link.good, link.unknown, link.duplicates, link.dropped) == (["NVDA", "MSFT"], [], ["NVDA"], [])
+    at = run_app({"tickers": "MSFT,msft,AMZN"})
+    text = warnings_of(at)
+    assert "used once: MSFT" in text and "unknown" not in text
+    at.switch_page("screens/compare.py").run()
+    assert not at.exception and at.multiselect[0].value == ["MSFT", "AMZN"]
+
+
+def test_a_fifth_compare_ticker_is_dropped_with_a_notice_naming_it():
+    at = run_app({"tickers": "MSFT,AMZN,NVDA,ORCL,AMD,INTC"})  # the link's first page says it
+    assert "at most 4 companies: dropped AMD, INTC" in warnings_of(at)
+    at.switch_page("screens/compare.py").run()
+    assert at.multiselect[0].value == ["MSFT", "AMZN", "NVDA", "ORCL"] and "dropped" not in warnings_of(at)  # once
+    other = run_app()  # a link changed while the session runs: the compare page says it itself
+    other.query_params["tickers"] = "MSFT,AMZN,NVDA,ORCL,AMD"
+    other.switch_page("screens/compare.py").run()
+    assert not other.exception and "dropped AMD" in warnings_of(other)
+    assert other.multiselect[0].value == ["MSFT", "AMZN", "NVDA", "ORCL"]

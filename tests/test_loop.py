@@ -124,20 +124,23 @@ def test_loop_checks_hand_computed():
     sc = loop_world()
     r = sc.results
     assert r["loop_revenue_share"]["value"]["SELL"] == pytest.approx(0.4)  # (300 + 100) / 1000
-    assert r["vendor_financing"]["value"]["SELL"] == pytest.approx(0.2)  # 200 / 1000
+    assert r["vendor_financing"]["value"]["SELL"] == pytest.approx(0.2)  # 200 committed to its buyer in FY2025 / 1000
     assert r["on_cycle"]["value"]["SELL"] == 1
-    assert r["counterparty_quality"]["value"]["SELL"] == pytest.approx(1500 / 1900)
+    # private revenue in the year / revenue: 300 / 1000 (the listed buyer's 100 neither helps nor hurts); the 1,200
+    # private contract still to run has no backlog to be compared with, so it cannot be judged: a fail at 0 points
+    cpq = r["counterparty_quality"].loc["SELL"]
+    assert cpq["value"] == pytest.approx(0.3) and cpq["points"] == 0.0 and cpq["status"] == "fail"
     assert r["loop_revenue_share"]["value"]["BUY"] == 0.0
     t = sc.table()
     assert 0 <= t.at["SELL", "loop_exposure"] < t.at["BUY", "loop_exposure"] <= 100
 
 
-def _share_world(when: str, term: str, fy: int, conc_rows=()):
+def _share_world(when: str, term: str, fy: int, conc_rows=(), check="loop_revenue_share"):
     rows = [("SELL", fy, "Total Revenue", 1000.0), ("SELL", fy, "Operating Cash Flow", 1.0), ("SELL", fy, "Total Assets", 1.0)]
     dd = deals([d(1, "Priv", "SELL", amount="1200", term=term, when=when)])
     conc = pd.DataFrame(list(conc_rows), columns=["ticker", "period", "counterparty", "metric", "value", "unit", "source", "note"])
     lc = L.loop_context(dd, conc, {"SELL"})
-    return score(statements_from(rows), market(SELL=1e4), universe("SELL"), FX, lc).results["loop_revenue_share"].loc["SELL"]
+    return score(statements_from(rows), market(SELL=1e4), universe("SELL"), FX, lc).results[check].loc["SELL"]
 
 
 def test_loop_share_counts_only_inflows_that_fall_in_the_fiscal_year():
@@ -167,8 +170,10 @@ def test_future_contracts_are_compared_with_backlog_at_the_backlog_date():
     assert r["Loop contracts outstanding (USD)"] == pytest.approx(1200 * 1280 / 1461, rel=0.001)
     assert r["Loop share of backlog"] == pytest.approx(1200 * 1280 / 1461 / 2000, rel=0.001)
     text = CHECKS_BY_ID["loop_revenue_share"].explain(r.to_dict(), "USD")
-    assert "1 of 1 loop deal(s) ran in the fiscal year Jan 2025–Dec 2025" in text
-    assert "of the USD 2,000 backlog (Jul 2025)" in text
+    assert "1 loop deal(s) ran in the fiscal year Jan 2025–Dec 2025, bringing USD 300 vs revenue USD 1,000" in text
+    b = _share_world("2025-01-01", "4", 2025, conc, check="backlog_concentration")
+    assert b["value"] == pytest.approx(1200 * 1280 / 1461 / 2000, rel=0.001)
+    assert "of the USD 2,000 backlog (Jul 2025)" in CHECKS_BY_ID["backlog_concentration"].explain(b.to_dict(), "USD")
 
 
 def test_stress_recomputes_revenue_fcf_and_scores():
