@@ -54,6 +54,8 @@ class Scored:
     fx: pd.DataFrame
     adjustments: Adjustments | None = None
     as_of: pd.Timestamp | str | None = None
+    basis: str = "annual"
+    trailing: pd.DataFrame | None = None
 
     def table(self, weights: Mapping[str, float] | None = None, relative: bool = False) -> pd.DataFrame:
         """The ranked headline table (:func:`metrics.scoring.score_table`) with derived inputs, cycles and the
@@ -92,11 +94,14 @@ _FIELD_LABELS = {F.EBITDA_D: "EBITDA", F.FCF_D: "Free cash flow"}
 
 def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
           loop: L.LoopContext | None = None, assumptions: Assumptions | None = None,
-          adjustments: Adjustments | None = None, as_of: pd.Timestamp | str | None = None) -> Scored:
-    """Build the headline context (each company's scoring year) and run every check once (the expensive
-    step; weights are applied later). ``as_of``: the information date of the scoring years (None = all on file)."""
-    ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments, as_of=as_of)
-    return Scored(ctx, run_checks(ctx), statements, market, universe, fx, adjustments, as_of)
+          adjustments: Adjustments | None = None, as_of: pd.Timestamp | str | None = None,
+          basis: str = "annual", trailing: pd.DataFrame | None = None) -> Scored:
+    """Build the headline context (each company's scoring year, or its trailing twelve months with
+    ``basis="ttm"``) and run every check once (the expensive step; weights are applied later). ``as_of``:
+    the information date of the scoring years (None = all on file)."""
+    ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments, as_of=as_of,
+                        basis=basis, trailing=trailing)
+    return Scored(ctx, run_checks(ctx), statements, market, universe, fx, adjustments, as_of, basis, trailing)
 
 
 def _clean(x: Any) -> Any:
@@ -324,9 +329,11 @@ def stress_test(scored: Scored, counterparty: str, honoured: float,
     weights = dict(weights or EQUAL_WEIGHTS)
     lost = L.lost_revenue(ctx, counterparty, honoured)
     exposed = lost.index[lost["exposed"]]
-    s_statements = L.stressed_statements(scored.statements, ctx.latest, lost["lost_local"])
+    on_ttm = ctx.companies["basis_label"].astype(str).str.startswith("TTM")
+    s_statements = L.stressed_statements(scored.statements, ctx.latest, lost["lost_local"].where(~on_ttm))
+    s_trailing = L.stressed_trailing(scored.trailing, lost["lost_local"].where(on_ttm))
     s_ctx = build_context(s_statements, scored.market, scored.universe, scored.fx, ctx.loop, ctx.assumptions,
-                          scored.adjustments, as_of=scored.as_of)
+                          scored.adjustments, as_of=scored.as_of, basis=scored.basis, trailing=s_trailing)
     s_ctx.extra = ctx.extra  # loop inputs are structural: reuse
     held = {c.id for c in CHECKS if c.pillar == "loop_exposure"} | set(L.STRESS_HELD_CHECKS)
     s_results = {}

@@ -418,6 +418,8 @@ def _disclosed_revenue_shares(ctx: Context, keys: pd.DataFrame, parties: set[str
     idx = keys.index
     k = keys[["ticker", "fiscal_year"]].reset_index()
     k["period"] = "FY" + k["fiscal_year"].astype("Int64").astype(str)
+    label = ctx.companies.get("basis_label", pd.Series("", index=ctx.index)).astype(str)
+    k = k[~label.reindex(keys.index).str.startswith("TTM").to_numpy()]  # a fiscal year's share is not a TTM share
     m = k.merge(rows, on=["ticker", "period"], how="inner")
     m["private"] = ~m["counterparty"].isin(ctx.loop.listed)
     out = pd.DataFrame(index=idx)
@@ -842,6 +844,21 @@ def lost_revenue(ctx: Context, counterparty: str, honoured: float) -> pd.DataFra
         "to_run_after_usd": after.where(exposed_deals > 0),
         "reason": reason,
     }, index=idx)
+
+
+def stressed_trailing(trailing: pd.DataFrame | None, lost_local: pd.Series) -> pd.DataFrame | None:
+    """Trailing rows with each company's TTM revenue and profit lines cut by ``lost_local`` (see
+    :func:`stressed_statements`)."""
+    if trailing is None or trailing.empty:
+        return trailing
+    lost = lost_local.dropna()
+    lost = lost[lost > 0]
+    if lost.empty:
+        return trailing
+    s = trailing.copy()
+    hit = s["ticker"].isin(lost.index) & s["field"].isin(STRESS_FIELDS) & (s["statement"] == "ttm")
+    s.loc[hit, "value"] = s.loc[hit, "value"] - s.loc[hit, "ticker"].map(lost).to_numpy()
+    return s
 
 
 def stressed_statements(statements: pd.DataFrame, latest: pd.DataFrame, lost_local: pd.Series) -> pd.DataFrame:

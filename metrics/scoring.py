@@ -114,7 +114,8 @@ def scorable_years(full_panel: pd.DataFrame) -> pd.DataFrame:
 def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame,
                   fx: pd.DataFrame, loop=None, assumptions: Assumptions | None = None,
                   adjustments: Adjustments | None = None, years: str = "scoring",
-                  as_of: pd.Timestamp | str | None = None) -> Context:
+                  as_of: pd.Timestamp | str | None = None, basis: str = "annual",
+                  trailing: pd.DataFrame | None = None) -> Context:
     """Turn the canonical tables into the wide inputs the checks read, one row per company-year scored.
 
     ``years="scoring"``: one row per company, keyed by its ticker, for its scoring
@@ -124,6 +125,12 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     whole data set), so a company-year scores the same in either view.
     ``as_of``: the information date of each company's scoring year (None = every
     deal and disclosure on file).
+
+    ``basis="ttm"`` (headline only): a company with ``trailing`` rows (Yahoo's
+    trailing-twelve-month income statement and cash flow, and its latest
+    quarterly balance sheet, see :func:`trailing_rows`) is scored on them for
+    every single-year check, while multi-year checks keep its annual history;
+    ``companies["basis_label"]`` says which basis each company got.
     """
     assumptions = assumptions or Assumptions()
     adjustments = adjustments or Adjustments()
@@ -177,16 +184,92 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     if as_of is not None:
         info = info.where(info.notna() & (info <= pd.Timestamp(as_of)), pd.Timestamp(as_of))
     companies["info_date"] = info.to_numpy()
-    ctx = Context(panel=panel, latest=latest.reindex(index), companies=companies, loop=loop, full_panel=real_panel,
-                  assumptions=assumptions)
+    latest = latest.reindex(index)
     segment = uni["segment"]
-    ctx.extra["segment_gm"] = segment_gross_margin_medians(real_panel, segment)
+    segment_gm = segment_gross_margin_medians(real_panel, segment)
+    companies["basis_label"] = ("FY" + companies["fiscal_year"].astype("Int64").astype("string")).fillna("n.a.")
+    if basis == "ttm" and years == "scoring":
+        latest, companies, segment_gm = _on_trailing(latest, companies, trailing, adjustments, assumptions)
+    elif basis != "annual":
+        raise ValueError("basis must be 'annual' or 'ttm' (the trailing basis scores the headline only)")
+    ctx = Context(panel=panel, latest=latest, companies=companies, loop=loop, full_panel=real_panel,
+                  assumptions=assumptions)
+    ctx.extra["segment_gm"] = segment_gm
+    ctx.extra["basis"] = basis
     if not adjustments.commitments.empty:
         ctx.extra["commitments"] = commitments_at_year_end(adjustments.commitments, companies)
         ctx.extra["commitments_all"] = adjustments.commitments
     if not adjustments.not_reported.empty:
         ctx.extra["not_reported"] = adjustments.not_reported
     return ctx
+
+
+#: the trailing statements a live refresh stores (column ``statement`` of the trailing rows)
+TRAILING_FLOWS, TRAILING_BALANCE = "ttm", "quarterly balance"
+#: the pseudo fiscal year of a trailing row (never a real year: never mixed into a multi-year check)
+TTM_YEAR = 9999
+
+
+def _on_trailing(latest: pd.DataFrame, companies: pd.DataFrame, trailing: pd.DataFrame | None,
+                 adjustments: Adjustments, assumptions: Assumptions) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The headline rows moved to the trailing basis where a company has trailing flows.
+
+    The row's flows are Yahoo's TTM income statement and cash flow, its balance
+    sheet the latest quarter's (both as fetched, never summed from quarters);
+    derived items (EBITDA, FCF, totals from parts) are derived from them the
+    same way. Period end = the TTM window's end (the loop checks' fiscal year
+    becomes those twelve months). Peer medians for the segment stress come from
+    the same rows (each company's TTM, else its annual scoring year). A company
+    without trailing flows keeps its annual scoring year, labelled so.
+    """
+    companies = companies.copy()
+    if trailing is None or trailing.empty:
+        companies["basis_label"] = companies["basis_label"] + " (no trailing data: annual)"
+        return latest, companies, _medians_of(latest, companies)
+    t = trailing[trailing["ticker"].isin(companies.index)]
+    flows = t[t["statement"] == TRAILING_FLOWS]
+    bal = t[t["statement"] == TRAILING_BALANCE]
+    have = pd.Index(pd.unique(flows["ticker"]))
+    if have.empty:
+        companies["basis_label"] = companies["basis_label"] + " (no trailing data: annual)"
+        return latest, companies, _medians_of(latest, companies)
+    ttm_end = flows.groupby("ticker")["period_end"].max()
+    bal_end = bal.groupby("ticker")["period_end"].max()
+    rows = pd.concat([flows, bal], ignore_index=True).assign(fiscal_year=TTM_YEAR)
+    rows = rows[rows["ticker"].isin(have)]
+    raw = F.raw_panel(rows)
+    raw["period_end"] = raw.index.get_level_values("ticker").map(ttm_end).to_numpy()
+    if not adjustments.useful_lives.empty:
+        raw = D.apply_gpu_life(raw, adjustments.useful_lives, adjustments.servers, assumptions.gpu_life)
+    ttm = F.add_derived(raw).droplevel("fiscal_year")
+    rows_ttm = ttm.loc[have].copy()
+    for col in ("fiscal_year", "latest_fiscal_year", "complete"):
+        if col in latest:
+            rows_ttm[col] = latest.loc[have, col].to_numpy()
+    rows_ttm["period_end"] = ttm_end.reindex(have).astype(str).to_numpy()
+    out = pd.concat([latest.drop(index=have), rows_ttm]).reindex(latest.index)
+    companies.loc[have, "period_end"] = ttm_end.reindex(have).astype(str).to_numpy()
+    companies.loc[have, "coverage"] = F.input_coverage(out.loc[have]).to_numpy()
+    label = "TTM to " + ttm_end.reindex(have).astype(str)
+    label = label + np.where(bal_end.reindex(have).notna(),
+                             " · balance sheet " + bal_end.reindex(have).astype(str).fillna(""),
+                             " · no quarterly balance sheet (balance-sheet checks not on file)")
+    companies.loc[have, "basis_label"] = label.to_numpy()
+    rest = companies.index.difference(have)
+    companies.loc[rest, "basis_label"] = companies.loc[rest, "basis_label"] + " (no trailing data: annual)"
+    return out, companies, _medians_of(out, companies)
+
+
+def _medians_of(latest: pd.DataFrame, companies: pd.DataFrame) -> pd.DataFrame:
+    """Segment gross-margin medians of the scored rows themselves, keyed (segment, each row's fiscal year)."""
+    gm = F.safe_divide(latest[F.GROSS_PROFIT], latest[F.REVENUE])
+    seg = companies["segment"]
+    med = gm.groupby(seg).median()
+    cnt = gm.groupby(seg).count()
+    key = pd.MultiIndex.from_arrays([seg.to_numpy(), companies["fiscal_year"].to_numpy()],
+                                    names=["segment", "fiscal_year"])
+    frame = pd.DataFrame({"median": seg.map(med).to_numpy(), "count": seg.map(cnt).to_numpy()}, index=key)
+    return frame[~frame.index.duplicated()]
 
 
 def _newest_year(panel: pd.DataFrame) -> pd.Series:
