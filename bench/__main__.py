@@ -17,10 +17,11 @@ same run (machines here are shared and noisy, so the ratios are what compare):
   table; the time to open its heat-map tab is measured separately, against a
   bare rerun);
 * peak resident memory of the app process in both cases;
-* a live refresh of the universe (37 tickers) against the loopback Yahoo stub
-  with 200 ms latency and some HTTP 429 answers, as a ratio to its request
-  floor (requests x latency / 4 concurrent requests; target <= 1.2x), with the
-  requests per listed ticker.
+* a live refresh of the universe (37 tickers: annual statements, TTM income
+  statement and cash flow, latest quarterly balance sheet) against the loopback
+  Yahoo stub with 200 ms latency and some HTTP 429 answers, as a ratio to its
+  request floor (requests x latency / 4 concurrent requests; target <= 1.2x),
+  with the requests per listed ticker, in total and by kind.
 
 Synthetic companies live only in a temporary cache folder and are never shown
 as data.
@@ -142,10 +143,18 @@ def refresh_rows(repeats: int) -> list[Row]:
     floor = last.requests * REFRESH_LATENCY_S / REFRESH_WORKERS
     ratio = s / floor
     per_ticker = (last.requests - last.http_429) / max(last.known, 1)
-    return [Row(f"live refresh, {last.tickers} tickers vs stub (200 ms, HTTP 429s)", f"{s:.1f} s",
+    rows = [Row(f"live refresh, {last.tickers} tickers vs stub (200 ms, HTTP 429s)", f"{s:.1f} s",
                 f"{floor:.1f} s (floor: {last.requests} requests x 200 ms / {REFRESH_WORKERS})", f"{ratio:.2f}x",
                 f"<= {REFRESH_TARGET}x floor", _verdict(ratio <= REFRESH_TARGET)),
             Row("  requests per listed ticker / HTTP 429 / outcomes", f"{per_ticker:.1f} / {last.http_429}", detail)]
+    kinds = getattr(last, "kinds", None) or {}
+    if kinds:  # where the requests go: info (3 calls), annual statements (3), TTM income + cash flow (2), quarter (1)
+        known = max(last.known, 1)
+        words = {"quote": "info", "annual": "annual", "trailing": "TTM", "quarterly": "quarterly balance"}
+        split = ", ".join(f"{label} {kinds.get(k, 0) / known:.1f}" for k, label in words.items())
+        rows.append(Row("  requests per listed ticker by kind", split,
+                        f"trailing tables complete for {getattr(last, 'trailing_ok', 0)} of {last.known}"))
+    return rows
 
 
 def print_table(rows: list[Row]) -> None:

@@ -23,8 +23,9 @@ def validation_report() -> dict:
     themselves (totals derived from parts count as present), so the entry point
     reads :mod:`metrics.financials`; the data layer below it does not.
     """
-    from data.embedded import adjustment_tables, embedded_refused, embedded_tables, load_crosscheck, load_explanations
-    from data.identities import crosscheck_report, describe_refused, explained, identity_violations
+    from data.embedded import (adjustment_tables, embedded_refused, embedded_tables, load_crosscheck, load_explanations,
+                               load_not_reported, load_results)
+    from data.identities import crosscheck_report, describe_refused, explained, identity_violations, source_kind
     from data.loop import load_concentration, load_deals
     from data.manifest import data_dir, read_manifest, verify
     from metrics import financials as F
@@ -35,6 +36,7 @@ def validation_report() -> dict:
     statements, market, universe, fx = embedded_tables()
     crosscheck, explanations = load_crosscheck(), load_explanations()
     adjustment_tables(), load_deals(), load_concentration()  # validated too (schema errors raise)
+    results, not_reported = load_results(), load_not_reported()
     refused = embedded_refused()
     panel = F.build_panel(statements)
     scoring = F.scoring_rows(panel)
@@ -47,12 +49,15 @@ def validation_report() -> dict:
         entry = {"ticker": row.ticker, "segment": row.segment, "fiscal_years": years, "n_fiscal_years": len(years),
                  "values": int(len(rows)), "scoring_year": None, "latest_fiscal_year": None,
                  "statements_complete": False, "coverage": 0.0, "missing_inputs": list(F.SCORING_INPUTS),
-                 "market_cap_usd": None, "market_cap_as_of": None}
+                 "market_cap_usd": None, "market_cap_as_of": None, "scoring_year_source_kinds": None}
         if row.ticker in scoring.index:
             s = scoring.loc[row.ticker]
             entry.update(scoring_year=int(s["fiscal_year"]), latest_fiscal_year=int(s["latest_fiscal_year"]),
                          statements_complete=bool(s["complete"]), coverage=round(float(coverage[row.ticker]), 3),
                          missing_inputs=[f for f in F.SCORING_INPUTS if pd.isna(s.get(f))])
+            if bool(s["complete"]):
+                kinds = rows.loc[rows["fiscal_year"] == int(s["fiscal_year"]), "source"].map(source_kind)
+                entry["scoring_year_source_kinds"] = {k: int(n) for k, n in kinds.value_counts().items()}
         if row.ticker in caps.index:
             entry.update(market_cap_usd=float(caps.at[row.ticker, "market_cap"]),
                          market_cap_as_of=str(caps.at[row.ticker, "as_of"]))
@@ -85,7 +90,8 @@ def validation_report() -> dict:
                     "fiscal_year": None if pd.isna(r.fiscal_year) else int(r.fiscal_year), "field": r.field,
                     "value": float(r.value), "reason": r.reason, "source": r.source, "text": describe_refused(r)}
                    for r in refused.itertuples()]
-    errors = unsourced + len(unexplained) + len(implausible)
+    conflicts = not_reported_conflicts(statements, not_reported)
+    errors = unsourced + len(unexplained) + len(implausible) + len(conflicts)
     return {
         "errors": errors,
         "data_errors": [],  # file-level errors (manifest, schema): the report is not made when there are any
@@ -112,12 +118,68 @@ def validation_report() -> dict:
         "market_cap_window": window,
         "published_ratio_checks": ratio_checks,
         "implausible_values": implausible,
+        "rounded_values": rounded_report(statements),
+        "source_kinds_of_scoring_year_values": scoring_year_source_kinds(statements, scoring, universe),
+        "results": results_summary(results, scoring),
+        "not_reported": {"lines": int(len(not_reported)), "companies": sorted(set(not_reported["ticker"])),
+                         "conflicts_with_values_on_file": conflicts},
         "fx_currencies": sorted(fx["currency"]),
         # every file was read and validated above; rows as the manifest records them
         "tables": {name: entry["rows"] for name, entry in read_manifest(data_dir())["files"].items()},
         "done_when": done,
         "per_company": per_company,
     }
+
+
+def rounded_report(statements: pd.DataFrame) -> dict:
+    """Values that look rounded (:func:`data.identities.rounded_values`), counted, by rule, with the context."""
+    from data.identities import BILLION, ROUNDED_RULE, rounded_values
+
+    listed = rounded_values(statements)
+    value = pd.to_numeric(statements["value"], errors="coerce")
+    big = value.abs() >= BILLION
+    return {
+        "count": int(len(listed)), "rule": ROUNDED_RULE,
+        "by_rule": {k: int(n) for k, n in listed["rule"].value_counts().items()},
+        "billion_scale_values": int(big.sum()), "billion_scale_multiples_of_10m": int((big & (value % 1e7 == 0)).sum()),
+        "list": [{"ticker": r.ticker, "fiscal_year": int(r.fiscal_year), "field": r.field, "value": float(r.value),
+                  "step": float(r.step), "rule": r.rule, "source": r.source} for r in listed.itertuples()],
+    }
+
+
+def scoring_year_source_kinds(statements: pd.DataFrame, scoring: pd.DataFrame, universe: pd.DataFrame) -> dict:
+    """Share of the values of each company's scoring year (its latest fiscal year with an income statement, a
+    cash-flow statement and a balance-sheet total on file) by the kind of page they were read from
+    (:func:`data.identities.source_kind`)."""
+    from data.identities import source_kind_shares
+
+    complete = scoring[scoring["complete"].astype(bool)]["fiscal_year"]
+    in_year = statements["fiscal_year"].astype(int).to_numpy() == statements["ticker"].map(complete).to_numpy()
+    out = source_kind_shares(statements[in_year])
+    return {"company_years": int(len(complete)), **out,
+            "companies_without_a_scoring_year": sorted(set(universe["ticker"]) - set(complete.index))}
+
+
+def results_summary(results: pd.DataFrame, scoring: pd.DataFrame) -> dict:
+    """Headline results on file (shown, never scored): rows, companies, kinds of page, rows newer than the
+    scored year."""
+    scored = results["ticker"].map(scoring["fiscal_year"]) if not scoring.empty else pd.Series(dtype=float)
+    newer = results[results["fiscal_year"].astype(float) > scored.astype(float)]
+    return {"rows": int(len(results)), "companies": int(results["ticker"].nunique()),
+            "by_kind": {k: int(n) for k, n in results["kind"].value_counts().items()},
+            "rows_newer_than_the_scoring_year": int(len(newer)),
+            "companies_with_newer_results": sorted(set(newer["ticker"]))}
+
+
+def not_reported_conflicts(statements: pd.DataFrame, not_reported: pd.DataFrame) -> list[dict]:
+    """Values on file for a line ``not_reported.csv`` says the company's statements do not show (one is wrong)."""
+    out = []
+    for r in not_reported.itertuples():
+        hit = statements[(statements["ticker"] == r.ticker) & (statements["field"] == r.field)
+                         & statements["fiscal_year"].astype(int).between(int(r.from_year), int(r.to_year))]
+        out += [{"ticker": r.ticker, "fiscal_year": int(h.fiscal_year), "field": r.field, "value": float(h.value),
+                 "source": h.source, "not_reported_source": r.source} for h in hit.itertuples()]
+    return out
 
 
 def market_cap_window(as_of: pd.Series, days: int = MAX_MARKET_WINDOW_DAYS) -> dict:
@@ -199,6 +261,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"  [refused] {r['table']}: {r['text']} — {r['source']}")
     for r in report["rejected_values"]:
         print(f"  [rejected] {r['ticker']} FY{r['fiscal_year']} {r['field']} {r['value']:,.0f}: {r['reason']}")
+    rv = report["rounded_values"]
+    print(f"Values that look rounded: {rv['count']} ("
+          + ", ".join(f"{k} {n}" for k, n in rv["by_rule"].items()) + f"); billion-scale values "
+          f"{rv['billion_scale_values']}, of them multiples of 10 m {rv['billion_scale_multiples_of_10m']}")
+    for r in rv["list"]:
+        print(f"  [rounded] {r['ticker']} FY{r['fiscal_year']} {r['field']} {r['value']:,.0f} (step {r['step']:,.0f}; "
+              f"{r['rule']}) — {r['source']}")
+    sk = report["source_kinds_of_scoring_year_values"]
+    print(f"Scoring-year values by source kind ({sk['values']} values, {sk['company_years']} company-years): "
+          + ", ".join(f"{k} {v['values']} ({v['share']:.0%})" for k, v in sk["by_kind"].items())
+          + f"; no complete year: {', '.join(sk['companies_without_a_scoring_year']) or 'none'}")
+    rs, nr = report["results"], report["not_reported"]
+    print(f"Headline results (shown, never scored): {rs['rows']} rows for {rs['companies']} companies ("
+          + ", ".join(f"{k} {n}" for k, n in rs["by_kind"].items()) + f"); newer than the scoring year: "
+          f"{rs['rows_newer_than_the_scoring_year']} rows ({', '.join(rs['companies_with_newer_results']) or 'none'})")
+    print(f"Lines the companies do not report: {nr['lines']} ({', '.join(nr['companies']) or 'none'}); values on "
+          f"file for them: {len(nr['conflicts_with_values_on_file'])}")
+    for c in nr["conflicts_with_values_on_file"]:
+        print(f"  [CONFLICT] {c['ticker']} FY{c['fiscal_year']} {c['field']} {c['value']:,.0f} on file "
+              f"({c['source']}), "
+              f"not reported per {c['not_reported_source']}")
     xc = report["cross_checks"]
     print(f"Cross-checks over {xc['company_years']} scored company-years: revenue {xc['revenue_cross_checked']}, "
           f"FCF {xc['fcf_cross_checked']}; disagreements over 1%: {len(xc['disagreements_over_1pct'])}")
@@ -219,7 +302,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         miss = f" missing: {', '.join(c['missing_inputs'])}" if c["missing_inputs"] and c["values"] else ""
         print(f"  {c['ticker']:<6} {c['segment']:<11} FY {yrs:<25} scored {sy:<7} inputs {c['coverage']:.0%}{miss}")
     print("Done when: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["done_when"].items()))
-    print(f"Errors: {report['errors']} (unsourced values, unexplained identity violations, implausible values); "
+    print(f"Errors: {report['errors']} (unsourced values, unexplained identity violations, implausible values, "
+          "values on file for lines not reported); "
           f"ok: {'yes' if ok else 'no'} (no errors and every done-when check met)")
     return code
 
@@ -256,18 +340,24 @@ def main(argv: list[str] | None = None) -> int:
         description="Check every embedded file against data/manifest.json and its schema (deals and concentration "
                     "included), run the identity checks and plausibility bounds, and report coverage, cross-checks "
                     "and published ratios.",
-        epilog="'errors' counts unsourced values, unexplained identity violations and values refused as "
-               "implausible; 'ok' is true only with no errors AND every done_when check met. Exit codes: 0 no "
+        epilog="'errors' counts unsourced values, unexplained identity violations, values refused as "
+               "implausible and values on file for a line not_reported.csv says the company does not show; 'ok' is "
+               "true only with no errors AND every done_when check met. Exit codes: 0 no "
                "errors (done_when checks may be unmet: see 'ok'), 1 errors or a file failing its manifest or "
                "schema check (with --strict also when 'ok' is false).")
     v.add_argument("--json", action="store_true", help="the whole report as JSON")
     v.add_argument("--strict", action="store_true", help="exit 1 unless 'ok' (also when a done_when check is unmet)")
     v.set_defaults(func=cmd_validate)
     r = sub.add_parser("refresh", help="live refresh from Yahoo Finance into the local cache",
+                       description="Fetch each ticker's annual statements and info, and its trailing tables (Yahoo's "
+                                   "TTM income statement and cash flow, the latest quarterly balance sheet), into "
+                                   "one atomic cache snapshot. Failed or empty answers never replace good cached "
+                                   "data. Scores use the trailing tables with --basis ttm (python -m screens) or "
+                                   "the dashboard's 'Trailing twelve months' basis.",
                        epilog="Exit codes: 0 at least one ticker fetched and saved, 3 offline (nothing changed), "
                               "4 no ticker fetched, 5 fetched but the cache could not be written (disk full, "
                               "read-only; the cache was left as it was).")
-    r.add_argument("tickers", nargs="*", help="tickers (default: the whole universe)")
+    r.add_argument("tickers", nargs="*", help="tickers (default: the whole universe and the companies you added)")
     r.add_argument("--progress", action="store_true", help="show the progress bar even when not a TTY")
     r.set_defaults(func=cmd_refresh)
     args = parser.parse_args(argv)

@@ -21,8 +21,10 @@ derived here.
 
 Outputs under ``data/``: ``fundamentals.csv``, ``crosscheck.csv``,
 ``market.csv``, ``fx.csv``, ``universe.csv``, ``deals.csv``,
-``concentration.csv``, and the project's ``commitments.csv``,
-``useful_lives.csv`` and ``ppe_servers.csv`` as compiled, and ``manifest.json`` (row count and SHA-256 of
+``concentration.csv`` (the project's copies under ``data/reference/loop/`` when present, else the shared
+ones), and the project's ``commitments.csv``, ``useful_lives.csv``, ``ppe_servers.csv``, ``results.csv``
+(headline results, never scored) and ``not_reported.csv`` (lines a company's statements do not show) as
+compiled, and ``manifest.json`` (row count and SHA-256 of
 every file, checked by every loader; see :mod:`data.manifest`). Run ``python -m data.build_embedded [--reference DIR]``.
 """
 
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.manifest import write_manifest
+from data.manifest import count_rows, write_manifest
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_REFERENCE = HERE.parent.parent / "shared" / "reference"
@@ -53,7 +55,7 @@ STATEMENT_COLUMNS = ["ticker", "fiscal_year", "period_end", "currency", "field",
 CROSSCHECK_COLUMNS = ["ticker", "fiscal_year", "field", "value", "source", "note"]
 UNIVERSE_COLUMNS = ["ticker", "name", "segment", "subsegment", "country", "price_currency", "origin"]
 MARKET_COLUMNS = ["ticker", "price_currency", "market_cap", "shares_outstanding", "as_of", "source", "note"]
-FX_COLUMNS = ["currency", "usd_per_unit", "as_of", "source"]
+FX_COLUMNS = ["currency", "usd_per_unit", "as_of", "source", "note"]
 KEY = ["ticker", "fiscal_year", "field"]
 #: lines statement sites compute rather than filings report: kept as cross-checks, never as figures
 NOT_REPORTED_FIELDS = ("Free Cash Flow", "EBITDA")
@@ -107,6 +109,7 @@ TOTAL_PARTS = {
     "Current Debt": ("Commercial Paper", "Other Current Borrowings"),
     "Gross Profit": ("Cost Of Revenue",),
     "Cash Cash Equivalents And Short Term Investments": ("Cash And Cash Equivalents", "Other Short Term Investments"),
+    "Reconciled Depreciation": ("Depreciation", "Amortization Of Intangibles"),
 }
 
 
@@ -149,6 +152,12 @@ def merge_statements(project: pd.DataFrame, shared: pd.DataFrame,
     return statements, pd.concat([moved[CROSSCHECK_COLUMNS], rejected_own, rejected_shared], ignore_index=True)
 
 
+def loop_file(project: Path, reference: Path, name: str) -> Path:
+    """``project/loop/<name>`` when the project keeps its own copy, else the shared ``reference/loop/<name>``."""
+    own = project / "loop" / name
+    return own if own.exists() else reference / "loop" / name
+
+
 def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict[str, int]:
     """Write the embedded files from ``project`` and ``reference`` into ``out``; return row counts."""
     fund_dir = reference / "fundamentals"
@@ -184,7 +193,8 @@ def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict
     market = market[MARKET_COLUMNS]
     market = market[market["market_cap"].notna() | market["shares_outstanding"].notna()]
 
-    fx = pd.DataFrame([("USD", 1.0, "2026-06-30", "identity (amounts already in US dollars)")], columns=FX_COLUMNS)
+    fx = pd.DataFrame([("USD", 1.0, "2026-06-30", "identity (amounts already in US dollars)", pd.NA)],
+                      columns=FX_COLUMNS)
     if (project / "fx.csv").exists():
         fx = pd.concat([fx, pd.read_csv(project / "fx.csv", dtype={"source": str})[FX_COLUMNS]], ignore_index=True)
 
@@ -194,9 +204,16 @@ def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict
         if (project / name).exists():
             pd.read_csv(project / name, dtype=str).to_csv(out / name, index=False)
 
-    loop_dir = reference / "loop"
-    deals = pd.read_csv(loop_dir / "deals.csv", dtype=str)
-    concentration = pd.read_csv(loop_dir / "concentration.csv", dtype=str)
+    # Headline results of the newest fiscal years (shown, never scored) and the lines a company's statements
+    # do not show at all: the project's own tables, copied as they are.
+    for name in ("results.csv", "not_reported.csv"):
+        if (project / name).exists():
+            pd.read_csv(project / name, dtype=str).to_csv(out / name, index=False)
+
+    # Loop tables: the project's own copies (re-sourced and marked, data/reference/loop/) when present, else the
+    # shared starting input.
+    deals = pd.read_csv(loop_file(project, reference, "deals.csv"), dtype=str)
+    concentration = pd.read_csv(loop_file(project, reference, "concentration.csv"), dtype=str)
 
     stmt.to_csv(out / "fundamentals.csv", index=False)
     xc.to_csv(out / "crosscheck.csv", index=False)
@@ -215,6 +232,8 @@ def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict
         "fx": len(fx),
         "deals": len(deals),
         "concentration": len(concentration),
+        **{name[:-4]: count_rows((out / name).read_bytes()) for name in ("results.csv", "not_reported.csv")
+           if (project / name).exists()},
     }
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.manifest import PACKAGE_DIR, data_dir, listed_in_manifest, read_checked
-from data.schema import DataValidationError, ValidationIssue
+from data.schema import DataValidationError, ValidationIssue, empty_not_reported, empty_results
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,31 @@ def load_servers(path: Path | None = None) -> pd.DataFrame:
     return validated_csv(path, "servers")
 
 
+def load_results(path: Path | None = None) -> pd.DataFrame:
+    """Headline results of newest fiscal years (``data/results.csv``), each with its stated precision, release
+    date, page and kind of page; shown next to the scores, never fed into one. An empty table (same columns)
+    when the data set has none."""
+    path = path or data_dir() / "results.csv"
+    if not path.exists() and not listed_in_manifest(path):
+        return empty_results()
+    return validated_csv(path, "results")
+
+
+def load_not_reported(path: Path | None = None) -> pd.DataFrame:
+    """Lines a company's statements do not show at all, by fiscal-year range, with the reason and the page
+    (``ticker, field, from_year, to_year, reason, source``); an empty table when the data set has none."""
+    path = path or data_dir() / "not_reported.csv"
+    if not path.exists() and not listed_in_manifest(path):
+        return empty_not_reported()
+    return validated_csv(path, "not_reported")
+
+
+@lru_cache(maxsize=1)
+def display_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(headline results, not-reported lines) from the shipped files, loaded once per process."""
+    return load_results(), load_not_reported()
+
+
 @lru_cache(maxsize=1)
 def adjustment_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(commitments, useful lives, servers PP&E) from the shipped files, loaded once per process."""
@@ -240,3 +265,4 @@ def clear_caches() -> None:
     """Forget the tables loaded in this process (after the data folder or its files changed)."""
     checked_tables.cache_clear()
     adjustment_tables.cache_clear()
+    display_tables.cache_clear()

@@ -46,8 +46,10 @@ rate of that currency, so a missing rate never refuses a value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -61,7 +63,7 @@ CD, LTD, TD = "Current Debt", "Long Term Debt", "Total Debt"
 OCF, CAPEX, FCF = "Operating Cash Flow", "Capital Expenditure", "Free Cash Flow"
 OUTFLOWS = ("Capital Expenditure", "Repurchase Of Capital Stock", "Cash Dividends Paid")
 NON_NEGATIVE = (REVENUE, TA, CA, CL, TL, CASH, STI, CASH_STI, CD, LTD, TD, COST, "Interest Expense",
-                "Commercial Paper", "Other Current Borrowings")
+                "Commercial Paper", "Other Current Borrowings", "Depreciation", "Amortization Of Intangibles")
 
 
 @dataclass(frozen=True)
@@ -459,3 +461,128 @@ def crosscheck_report(statements: pd.DataFrame, crosscheck: pd.DataFrame, years:
     return {"company_years": int(len(years)), "revenue_cross_checked": covered["revenue"],
             "fcf_cross_checked": covered["fcf"], "not_cross_checked": missing,
             "disagreements_over_1pct": disagreements}
+
+
+# --------------------------------------------------------------------------- rounded values and source kinds
+
+BILLION = 1e9
+#: note wording that says the page showed the figure rounded
+_ROUNDED_NOTE = re.compile(r"\brounded\b", re.IGNORECASE)
+#: note wording that says the figure is as a page displayed it ("as shown", "shown in B", ...)
+_SHOWN_NOTE = re.compile(r"\bas shown\b|\bshown (?:as|in|to|rounded)\b", re.IGNORECASE)
+ROUNDED_RULE = (
+    "A value is listed as rounded when (1) it is billion-scale and a multiple of 0.1 bn (a '17.2 bn' headline), "
+    "(2) it is billion-scale, a multiple of 10 m and its note says the page showed it rounded or 'as shown' "
+    "(a statement in millions gives such lines to the million, so a multiple of 10 m alone is a one-in-ten "
+    "chance: those are only counted), or (3) its note says 'rounded' and it is a multiple of 0.1 m. The step is "
+    "the power of ten its trailing zeros imply."
+)
+
+
+def rounding_step(value: float) -> float:
+    """The power of ten the trailing zeros of ``value`` (full units) imply: 17,200,000,000 -> 1e8; 0 -> nan."""
+    n = int(round(abs(float(value)))) if np.isfinite(value) else 0
+    if n == 0:
+        return float("nan")
+    zeros = len(str(n)) - len(str(n).rstrip("0"))
+    return float(10 ** zeros)
+
+
+def rounded_values(statements: pd.DataFrame) -> pd.DataFrame:
+    """Statement rows that look rounded (:data:`ROUNDED_RULE`), with the implied ``step`` and the ``rule`` met.
+
+    Columns: ticker, fiscal_year, field, value, step, rule, source. Nothing is changed: the list tells a reader
+    which figures are not exact to the unit the statement reports in.
+    """
+    cols = ["ticker", "fiscal_year", "field", "value", "step", "rule", "source"]
+    if statements.empty:
+        return pd.DataFrame(columns=cols)
+    value = pd.to_numeric(statements["value"], errors="coerce")
+    step = value.map(rounding_step)
+    note = statements["note"].fillna("").astype(str) if "note" in statements else pd.Series("", index=statements.index)
+    big = value.abs() >= BILLION
+    said_rounded = note.str.contains(_ROUNDED_NOTE)
+    said_shown = note.str.contains(_SHOWN_NOTE)
+    r1 = big & (step >= 1e8)
+    r2 = big & (step >= 1e7) & (said_rounded | said_shown) & ~r1
+    r3 = said_rounded & (step >= 1e5) & ~r1 & ~r2
+    rule = pd.Series(None, index=statements.index, dtype=object)
+    rule[r1] = "0.1 bn headline"
+    rule[r2] = "10 m, note says rounded / as shown"
+    rule[r3] = "note says rounded"
+    hit = rule.notna()
+    out = statements.loc[hit, ["ticker", "fiscal_year", "field", "source"]].assign(
+        value=value[hit], step=step[hit], rule=rule[hit])
+    return out[cols].sort_values(["ticker", "fiscal_year", "field"]).reset_index(drop=True)
+
+
+SOURCE_KINDS: tuple[str, ...] = ("filing or release", "aggregator", "news")
+#: statement aggregators and summary sites (their own tables or summaries of filings), by host suffix
+AGGREGATOR_HOSTS: tuple[str, ...] = (
+    "stockanalysis.com", "stock-analysis-on.net", "stock-analysis-sveltekit.pages.dev", "macrotrends.net",
+    "marketbeat.com", "roic.ai", "gurufocus.com", "stocksift.com", "vcpscanner.com", "devyara.com",
+    "stock-data.online", "edwyn.app", "reportify.ai", "valuesense.io", "discountingcashflows.com",
+    "beautifydata.com", "statfolio.net", "stockopedia.com", "tools-codex.pages.dev", "portfoliosavvy.com",
+    "stocktitan.net", "bullfincher.io", "baha.com", "alphamadera.com", "10xinsights.com", "finvincio.com",
+    "financialmodelingprep.com", "finance.yahoo.com", "smart-lab.ru", "secinvestors.com", "monexa.ai",
+    "intellectia.ai", "stocktoria.com", "wallstreetnumbers.com", "intrinsicalpha.com", "opencapital.sh", "mlq.ai",
+    "stocknear.com", "financedashboard.ai", "tipranks.com", "sectally.pages.dev", "marketscreener.com",
+    "metricduck.com", "billiver.com", "companiesmarketcap.com", "ycharts.com", "morningstar.com", "finboard.net",
+    "alphaspread.com", "simplywall.st", "macroaxis.com", "filingradar.com", "secwatch.observer",
+    "alpha-sense.com", "earningsanatomy.com", "equityanalystai.com", "investing.com",
+)
+#: news wires that carry companies' releases as issued
+NEWSWIRE_HOSTS: tuple[str, ...] = ("businesswire.com", "globenewswire.com", "prnewswire.com", "newswire.ca",
+                                   "accesswire.com")
+#: verbatim copies of EDGAR filings and their R pages
+EDGAR_MIRROR_HOSTS: tuple[str, ...] = ("archive.fast-edgar.com", "fast-edgar.com", "edgar.tools", "capedge.com",
+                                       "capedgeqa.com", "samay58.github.io", "d18rn0p25nwr6d.cloudfront.net",
+                                       "d1f19qmytqk9eo.cloudfront.net")
+#: companies' own domains (investor-relations sites, newsrooms)
+COMPANY_HOSTS: tuple[str, ...] = (
+    "nvidia.com", "amd.com", "broadcom.com", "tsmc.com", "intel.com", "micron.com", "asml.com", "arm.com",
+    "marvell.com", "qualcomm.com", "microsoft.com", "aboutamazon.com", "abc.xyz", "atmeta.com", "oracle.com",
+    "coreweave.com", "nebius.com", "arista.com", "cisco.com", "ciena.com", "credosemi.com", "dell.com",
+    "constellationenergy.com", "vistracorp.com", "nexteraenergy.com", "gevernova.com", "eaton.com", "vertiv.com",
+    "talenenergy.com", "oklo.com", "nokia.com", "iren.com", "corescientific.com", "softbank.jp", "group.softbank",
+)
+_IR_PREFIXES = ("investor.", "investors.", "ir.", "newsroom.")
+#: a path holding an EDGAR accession number or CIK folder (a copy of a filing), or a stock exchange's / regulator's
+#: filing store (TDnet, the TSE's XBRL attachments, ESEF filings)
+_FILING_PATH = re.compile(r"\d{10}-\d{2}-\d{6}|/\d{18}/|/CIK-\d{10}/|tdnet|/XBRLData/|/financialreports/media/filings/",
+                          re.IGNORECASE)
+
+
+def _host_is(host: str, suffixes: tuple[str, ...]) -> bool:
+    return any(host == s or host.endswith("." + s) for s in suffixes)
+
+
+def source_kind(url: object) -> str:
+    """The kind of page a statement value was read from, by its URL alone: "filing or release" (sec.gov, copies
+    of EDGAR filings, exchange filing stores, company IR sites, the release wires), "aggregator" (statement
+    sites, :data:`AGGREGATOR_HOSTS`) or "news" (anything else: news sites, blogs, reposts)."""
+    try:
+        parts = urlsplit(str(url).strip())
+    except ValueError:
+        return "news"
+    host = (parts.hostname or "").lower().rstrip(".")
+    for prefix in ("www.", "m."):
+        if host.startswith(prefix):
+            host = host[len(prefix):]
+    if _host_is(host, AGGREGATOR_HOSTS):
+        return "aggregator"
+    if _host_is(host, ("sec.gov",) + EDGAR_MIRROR_HOSTS + NEWSWIRE_HOSTS + COMPANY_HOSTS) \
+            or host.startswith(_IR_PREFIXES):
+        return "filing or release"
+    if _FILING_PATH.search(parts.path or ""):
+        return "filing or release"
+    return "news"
+
+
+def source_kind_shares(statements: pd.DataFrame) -> dict:
+    """Count and share of ``statements`` rows by :func:`source_kind` of their source URL."""
+    kinds = statements["source"].map(source_kind) if not statements.empty else pd.Series(dtype=object)
+    n = int(len(kinds))
+    return {"values": n, "by_kind": {k: {"values": int((kinds == k).sum()),
+                                          "share": round(float((kinds == k).sum()) / n, 3) if n else 0.0}
+                                     for k in SOURCE_KINDS}}

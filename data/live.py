@@ -1,7 +1,21 @@
 """Live source: Yahoo Finance through the real ``yfinance`` library.
 
 For each ticker we read ``info`` and the annual income statement, balance sheet
-and cash flow, and map them to the canonical tables of :mod:`data.schema`.
+and cash flow, and map them to the canonical tables of :mod:`data.schema`; then
+the *trailing* tables: Yahoo's own trailing-twelve-month income statement and
+cash flow (``ttm_income_stmt``, ``ttm_cashflow``: ``freq="trailing"``, newest
+column only) and the latest column of the quarterly balance sheet
+(``quarterly_balance_sheet``). Kosmos never sums quarters itself. The trailing
+rows (:data:`TRAILING_COLUMNS`) use the same labels and mapping as the annual
+ones plus a ``statement`` column ("ttm" or "quarterly balance"); their
+``fiscal_year`` is the calendar year of ``period_end`` (not used for scoring).
+A ticker whose annual statements were fetched but whose trailing tables failed
+or came back empty keeps its annual data; the trailing outcome is recorded
+separately (:attr:`TickerOutcome.trailing`): "ok", "partial" (e.g. TTM income
+but no quarterly balance sheet, with the reason), "none" or the failure.
+
+``info["quoteType"]`` tells funds from companies: an ETF, mutual fund, index,
+currency... is refused as "not a company" before any statement is requested.
 
 yfinance hides its exceptions by default and answers an error with an empty
 frame, so an empty answer can mean delisted, rate-limited or offline. This
@@ -33,13 +47,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+import numpy as np
 import pandas as pd
 
-from data.schema import KNOWN_FIELDS, empty_market, empty_statements, is_ticker
+from data.schema import KNOWN_FIELDS, STATEMENT_COLUMNS, empty_market, empty_statements, is_ticker
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +79,39 @@ STATUS_NETWORK = "network error"
 STATUS_TIMEOUT = "timeout"
 STATUS_OFFLINE = "offline"
 STATUS_ERROR = "error"
+STATUS_NO_STATEMENTS = "no statements"
+STATUS_NOT_COMPANY = "not a company"  # an ETF, fund, index, currency... (Yahoo quoteType)
 GOOD_STATUSES = (STATUS_OK, STATUS_PARTIAL)
+#: trailing outcome when Yahoo answered but had no trailing table for the ticker
+TRAILING_NONE = "none"
+
+#: Yahoo quoteType values that are not companies with statements, and how to name them
+NOT_COMPANY_TYPES: dict[str, str] = {
+    "ETF": "an ETF", "MUTUALFUND": "a mutual fund", "MONEYMARKET": "a money-market fund", "INDEX": "an index",
+    "CURRENCY": "a currency pair", "CRYPTOCURRENCY": "a cryptocurrency", "FUTURE": "a futures contract",
+    "OPTION": "an option",
+}
+
+#: the trailing tables: Ticker attribute, value of the ``statement`` column, words, Yahoo page
+TRAILING_FLOWS, TRAILING_BALANCE = "ttm", "quarterly balance"
+TRAILING_PARTS: tuple[tuple[str, str, str, str], ...] = (
+    ("ttm_income_stmt", TRAILING_FLOWS, "TTM income statement", "financials"),
+    ("ttm_cashflow", TRAILING_FLOWS, "TTM cash flow", "cash-flow"),
+    ("quarterly_balance_sheet", TRAILING_BALANCE, "quarterly balance sheet", "balance-sheet"),
+)
+TRAILING_COLUMNS: list[str] = ["ticker", "fiscal_year", "period_end", "currency", "field", "value", "source",
+                               "note", "statement"]
+_TRAILING_NOTE = {TRAILING_FLOWS: "Yahoo Finance trailing twelve months (Yahoo's TTM series, not summed by Kosmos)",
+                  TRAILING_BALANCE: "Yahoo Finance quarterly balance sheet, latest quarter"}
+
+
+_EMPTY_TRAILING = pd.DataFrame({c: pd.Series(dtype="int64" if c == "fiscal_year" else float if c == "value" else str)
+                                for c in TRAILING_COLUMNS})
+
+
+def empty_trailing() -> pd.DataFrame:
+    """An empty trailing table (:data:`TRAILING_COLUMNS`)."""
+    return _EMPTY_TRAILING.copy()
 
 
 class TickerLike(Protocol):
@@ -78,6 +125,7 @@ class TickerLike(Protocol):
     def balance_sheet(self) -> pd.DataFrame: ...
     @property
     def cashflow(self) -> pd.DataFrame: ...
+    # read when present (yfinance >= 0.2.3x): ttm_income_stmt, ttm_cashflow, quarterly_balance_sheet
 
 
 TickerFactory = Callable[[str], TickerLike]
@@ -93,10 +141,17 @@ class TickerOutcome:
     message: str
     attempts: int = 1
     rows: int = 0
+    #: how the trailing tables went: "ok", "partial", "none", a failure status, or "" (not attempted)
+    trailing: str = ""
+    trailing_message: str = ""
 
     @property
     def good(self) -> bool:
         return self.status in GOOD_STATUSES
+
+    @property
+    def trailing_good(self) -> bool:
+        return self.trailing in GOOD_STATUSES
 
 
 @dataclass
@@ -111,6 +166,10 @@ class RefreshResult:
     offline: bool = False
     rate_limited: bool = False  # the batch stopped early because Yahoo kept answering HTTP 429
     cache_error: str | None = None  # why the refresh could not be saved (disk full, read-only cache)
+    #: trailing rows (:data:`TRAILING_COLUMNS`) of the tickers whose trailing outcome is good
+    trailing: pd.DataFrame = field(default_factory=empty_trailing)
+    #: per ticker: Yahoo's quote_type, sector, industry, country (strings or None)
+    profiles: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     @property
     def good_tickers(self) -> list[str]:
@@ -118,7 +177,28 @@ class RefreshResult:
 
     def summary(self) -> str:
         text = self._outcome_summary()
+        trailing = self._trailing_summary()
+        if trailing:
+            text = (text if text.endswith(".") else text + ".") + trailing
         return f"{text} NOT SAVED: {self.cache_error}." if self.cache_error else text
+
+    def _trailing_summary(self) -> str:
+        """' Trailing twelve months: 30 complete, 2 partial (NBIS: missing quarterly balance sheet), 2 none.'"""
+        good = [o for o in self.outcomes.values() if o.good]
+        if not good:
+            return ""
+        full = sum(o.trailing == STATUS_OK for o in good)
+        partial = [o for o in good if o.trailing == STATUS_PARTIAL]
+        other = [o for o in good if o.trailing not in GOOD_STATUSES]
+        text = f" Trailing twelve months: {full} complete"
+        if partial:
+            text += f", {len(partial)} partial (" + "; ".join(f"{o.ticker} {o.trailing_message}" for o in partial[:5])
+            text += "; …)" if len(partial) > 5 else ")"
+        if other:
+            text += f", {len(other)} without (" + "; ".join(f"{o.ticker}: {o.trailing or 'not fetched'}"
+                                                           for o in other[:5])
+            text += "; …)" if len(other) > 5 else ")"
+        return text + "."
 
     def _outcome_summary(self) -> str:
         n_ok = len(self.good_tickers)
@@ -156,6 +236,66 @@ def canonical_field(label: Any) -> str | None:
     return _FIELD_BY_KEY.get(label.replace(" ", "").lower())
 
 
+def _cells(frame: pd.DataFrame | None, newest_only: bool = False) -> dict[str, np.ndarray] | None:
+    """The mappable cells of one yfinance statement frame as equal-length arrays (field, fiscal_year,
+    period_end, value), label by label and newest period first as yfinance orders them; None when there are none.
+
+    Unknown labels, non-date columns and non-finite cells are dropped (missing stays missing; nothing is
+    filled). Two labels mapping to one field (Yahoo sending both spellings) keep the first. ``newest_only``:
+    only the newest period column, ``fiscal_year`` = its calendar year (the trailing tables).
+    """
+    if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
+        return None
+    fields = [canonical_field(label) for label in frame.index]
+    rows = [i for i, f in enumerate(fields) if f is not None]
+    cols, stamps = [], []
+    for j, col in enumerate(frame.columns):
+        try:
+            period_end = pd.Timestamp(col)
+        except (ValueError, TypeError):
+            continue
+        if pd.isna(period_end):
+            continue
+        cols.append(j)
+        stamps.append(period_end)
+    if not rows or not cols:
+        return None
+    if newest_only:
+        k = max(range(len(stamps)), key=lambda i: (stamps[i], -i))  # the newest column (the first of equals)
+        cols, stamps = [cols[k]], [stamps[k]]
+        years = [stamps[0].year]
+    else:
+        years = [fiscal_year_of(ts) for ts in stamps]
+    try:  # yfinance casts every column to float: one array, no per-cell conversion
+        values = frame.to_numpy(dtype=float, na_value=np.nan)[np.ix_(rows, cols)]
+    except (TypeError, ValueError):
+        values = frame.iloc[rows, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    r, c = np.nonzero(np.isfinite(values))
+    if not len(r):
+        return None
+    year = np.asarray(years, dtype="int64")[c]
+    fld = np.asarray([fields[i] for i in rows], dtype=object)[r]
+    seen: set[tuple[int, str]] = set()
+    first = np.array([not ((y, f) in seen or seen.add((y, f))) for y, f in zip(year.tolist(), fld)], dtype=bool)
+    ends = np.asarray([ts.strftime("%Y-%m-%d") for ts in stamps], dtype=object)
+    return {"field": fld[first], "fiscal_year": year[first], "period_end": ends[c[first]],
+            "value": values[r[first], c[first]]}
+
+
+def _table(parts: list[tuple[dict[str, np.ndarray], dict[str, str]]], ticker: str, currency: str,
+           columns: list[str]) -> pd.DataFrame | None:
+    """One frame of rows from several ``_cells`` results, each with its constant columns (source, ...)."""
+    parts = [(cells, const) for cells, const in parts if cells is not None]
+    if not parts:
+        return None
+    data: dict[str, Any] = {k: np.concatenate([cells[k] for cells, _ in parts])
+                            for k in ("field", "fiscal_year", "period_end", "value")}
+    for key in parts[0][1]:
+        data[key] = np.concatenate([np.full(len(cells["field"]), const[key], dtype=object) for cells, const in parts])
+    data["ticker"], data["currency"] = ticker, currency
+    return pd.DataFrame(data, columns=columns)
+
+
 def map_statement_frame(
     frame: pd.DataFrame | None, ticker: str, currency: str, source: str
 ) -> pd.DataFrame:
@@ -165,35 +305,35 @@ def map_statement_frame(
     cells may be missing or NaN. Unknown labels are ignored, NaN cells dropped
     (missing stays missing), non-date columns skipped. Nothing is filled.
     """
-    if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
-        return empty_statements()
-    rows = []
-    for label, series in frame.iterrows():
-        fld = canonical_field(label)
-        if fld is None:
-            continue
-        for col, raw in series.items():
-            try:
-                period_end = pd.Timestamp(col)
-            except (ValueError, TypeError):
-                continue
-            if pd.isna(period_end):
-                continue
-            try:
-                value = float(raw)
-            except (TypeError, ValueError):
-                continue
-            if not math.isfinite(value):
-                continue
-            rows.append(
-                (ticker, fiscal_year_of(period_end), period_end.strftime("%Y-%m-%d"),
-                 currency, fld, value, source)
-            )
-    if not rows:
-        return empty_statements()
-    out = pd.DataFrame(rows, columns=list(empty_statements().columns))
-    # Two labels can map to one field only if Yahoo sends both spellings: keep the first.
-    return out.drop_duplicates(["ticker", "fiscal_year", "field"]).reset_index(drop=True)
+    out = _table([(_cells(frame), {"source": source})], ticker, currency, STATEMENT_COLUMNS)
+    return empty_statements() if out is None else out
+
+
+def map_trailing_frame(frame: pd.DataFrame | None, ticker: str, currency: str, statement: str,
+                       source: str) -> pd.DataFrame:
+    """One trailing yfinance frame (TTM income or cash flow, or the quarterly balance sheet) as trailing rows.
+
+    Only the newest period column is kept: the end of the TTM window, or the
+    latest quarter end (an older quarter never fills a gap in the newest one).
+    Labels are mapped exactly like the annual statements; ``fiscal_year`` is the
+    calendar year of ``period_end``; ``statement`` is "ttm" or "quarterly balance".
+    """
+    const = {"source": source, "note": _TRAILING_NOTE[statement], "statement": statement}
+    out = _table([(_cells(frame, newest_only=True), const)], ticker, currency, TRAILING_COLUMNS)
+    return empty_trailing() if out is None else out
+
+
+def profile_of(info: dict[str, Any] | None) -> dict[str, str | None]:
+    """Yahoo's quote type, sector, industry and country from ``info`` (None where Yahoo gave none)."""
+    info = info or {}
+
+    def text(key: str) -> str | None:
+        v = info.get(key)
+        return v.strip()[:80] if isinstance(v, str) and v.strip() else None
+
+    qt = text("quoteType")
+    return {"quote_type": qt.upper() if qt else None, "sector": text("sector"), "industry": text("industry"),
+            "country": text("country")}
 
 
 def map_info(info: dict[str, Any] | None, ticker: str, fetched_on: str) -> tuple[pd.DataFrame, str | None, str | None]:
@@ -209,7 +349,7 @@ def map_info(info: dict[str, Any] | None, ticker: str, fetched_on: str) -> tuple
     name = info.get("longName") or info.get("shortName")
     cap = info.get("marketCap")
     shares = info.get("sharesOutstanding")
-    market = empty_market()
+    market = None
     if isinstance(price_currency, str) and len(price_currency) == 3 and (cap or shares):
         market = pd.DataFrame(
             [{
@@ -222,7 +362,7 @@ def map_info(info: dict[str, Any] | None, ticker: str, fetched_on: str) -> tuple
             }]
         )
     currency = fin_currency.upper() if isinstance(fin_currency, str) and len(fin_currency) == 3 else None
-    return market, currency, name
+    return (empty_market() if market is None else market), currency, name
 
 
 def _positive(x: Any) -> bool:
@@ -346,6 +486,23 @@ def default_ticker_factory(http_timeout: float = HTTP_TIMEOUT_S,
     return factory
 
 
+class Fetched(NamedTuple):
+    """What fetching one ticker gave (empty tables on failure)."""
+
+    statements: pd.DataFrame
+    market: pd.DataFrame
+    name: str | None
+    outcome: TickerOutcome
+    trailing: pd.DataFrame
+    profile: dict[str, str | None]
+
+
+def _failed(ticker: str, status: str, message: str, attempts: int, market: pd.DataFrame | None = None,
+            name: str | None = None, profile: dict | None = None) -> Fetched:
+    return Fetched(empty_statements(), market if market is not None else empty_market(), name,
+                   TickerOutcome(ticker, status, message, attempts), empty_trailing(), profile or {})
+
+
 def fetch_one(
     ticker: str,
     factory: TickerFactory,
@@ -356,15 +513,16 @@ def fetch_one(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     fetched_on: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, str | None, TickerOutcome]:
-    """Fetch one ticker; never raises. Returns (statements, market, name, outcome)."""
+) -> Fetched:
+    """Fetch one ticker (annual statements, then the trailing tables); never raises."""
     fetched_on = fetched_on or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     attempts = 0
     delay = backoff_s
     while True:
         attempts += 1
         try:
-            return _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts)
+            return _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts,
+                               _Backoff(retries, backoff_s, sleep, clock, deadline))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             status = classify_error(exc)
             if status == STATUS_RATE_LIMITED and attempts <= retries and clock() + delay < deadline:
@@ -372,47 +530,138 @@ def fetch_one(
                 sleep(delay)
                 delay *= 2
                 continue
-            message = {
-                STATUS_RATE_LIMITED: f"Yahoo rate limit (HTTP 429) after {attempts} attempt(s)",
-                STATUS_UNKNOWN: "unknown or delisted symbol",
-                STATUS_TIMEOUT: "no answer before the deadline",
-                STATUS_NETWORK: f"network error: {type(exc).__name__}",
-            }.get(status, f"{type(exc).__name__}: {str(exc)[:120]}")
-            return empty_statements(), empty_market(), None, TickerOutcome(ticker, status, message, attempts)
+            return _failed(ticker, status, _failure_message(status, exc, attempts), attempts)
 
 
-def _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts):
+def _failure_message(status: str, exc: BaseException, attempts: int) -> str:
+    return {
+        STATUS_RATE_LIMITED: f"Yahoo rate limit (HTTP 429) after {attempts} attempt(s)",
+        STATUS_UNKNOWN: "unknown or delisted symbol",
+        STATUS_TIMEOUT: "no answer before the deadline",
+        STATUS_NETWORK: f"network error: {type(exc).__name__}",
+    }.get(status, f"{type(exc).__name__}: {str(exc)[:120]}")
+
+
+@dataclass
+class _Backoff:
+    """Retries of one trailing table on HTTP 429 (the annual part is retried as a whole by fetch_one)."""
+
+    retries: int
+    backoff_s: float
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    deadline: float
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        delay = self.backoff_s
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001
+                if (classify_error(exc) != STATUS_RATE_LIMITED or attempt >= self.retries
+                        or self.clock() + delay >= self.deadline):
+                    raise
+                self.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fetch_once(ticker, factory, deadline, clock, fetched_on, attempts, backoff: _Backoff) -> Fetched:
     t = factory(ticker)
     info = t.info
     market, currency, name = map_info(info, ticker, fetched_on)
-    parts = []
+    profile = profile_of(info)
+    kind = NOT_COMPANY_TYPES.get(profile["quote_type"] or "")
+    if kind:  # a fund has no company statements: asking for them would only cost requests
+        return _failed(ticker, STATUS_NOT_COMPANY, f"{kind} (Yahoo quoteType {profile['quote_type']}), not a company: "
+                       "no income statement, balance sheet or cash flow to score", attempts, market, name, profile)
+    parts: list[tuple[dict | None, dict[str, str]]] = []
     empty_parts = []
     for attr, page in (("income_stmt", "financials"), ("balance_sheet", "balance-sheet"), ("cashflow", "cash-flow")):
         if clock() > deadline:
             raise TimeoutError(f"deadline passed before {attr}")
-        frame = getattr(t, attr)
+        try:
+            frame = getattr(t, attr)
+        except Exception as exc:  # noqa: BLE001 - "no such table" is an empty answer, anything else a failure
+            if not _empty_answer(exc):
+                raise
+            frame = None
         if currency is None:
             if frame is not None and not getattr(frame, "empty", True):
                 raise ValueError("Yahoo gave statements without a currency; not stored")
             empty_parts.append(attr)
             continue
-        mapped = map_statement_frame(frame, ticker, currency, f"https://finance.yahoo.com/quote/{ticker}/{page}")
-        if mapped.empty:
+        cells = _cells(frame)
+        if cells is None:
             empty_parts.append(attr)
-        parts.append(mapped)
-    statements = pd.concat(parts, ignore_index=True) if parts else empty_statements()
-    quote_type = (info or {}).get("quoteType")
-    if statements.empty:
-        if not info or (quote_type is None and name is None):
-            return empty_statements(), empty_market(), None, TickerOutcome(
-                ticker, STATUS_UNKNOWN, "unknown or delisted symbol (Yahoo returned no quote and no statements)", attempts
-            )
-        return empty_statements(), market, name, TickerOutcome(
-            ticker, STATUS_ERROR, "Yahoo returned no annual statements", attempts
-        )
+        parts.append((cells, {"source": f"https://finance.yahoo.com/quote/{ticker}/{page}"}))
+    statements = _table(parts, ticker, currency, STATEMENT_COLUMNS) if currency else None
+    if statements is None:
+        if not info or (profile["quote_type"] is None and name is None):
+            return _failed(ticker, STATUS_UNKNOWN, "unknown or delisted symbol (Yahoo returned no quote and no "
+                           "statements)", attempts)
+        return _failed(ticker, STATUS_NO_STATEMENTS, "Yahoo returned no annual statements", attempts, market, name,
+                       profile)
+    trailing, t_status, t_message = _fetch_trailing(t, ticker, currency, deadline, clock, backoff)
     status = STATUS_PARTIAL if empty_parts else STATUS_OK
     msg = "complete" if not empty_parts else "missing: " + ", ".join(empty_parts)
-    return statements, market, name, TickerOutcome(ticker, status, msg, attempts, len(statements))
+    outcome = TickerOutcome(ticker, status, msg, attempts, len(statements), t_status, t_message)
+    return Fetched(statements, market, name, outcome, trailing, profile)
+
+
+def _empty_answer(exc: BaseException) -> bool:
+    """yfinance's way of saying "Yahoo has no such table" once exceptions are not hidden: an empty timeseries
+    result, or (trailing tables) an IndexError taking the newest column of a table without any."""
+    return isinstance(exc, IndexError) or "Empty fundamentals-timeseries" in str(exc)
+
+
+def _fetch_trailing(t: TickerLike, ticker: str, currency: str, deadline: float, clock: Callable[[], float],
+                    backoff: _Backoff) -> tuple[pd.DataFrame, str, str]:
+    """The trailing tables of one ticker: (rows, status, message). Never raises.
+
+    Status "ok" when all three tables came back, "partial" when some did (the
+    message names the missing ones and why), "none" when Yahoo answered without
+    any, else the failure ("rate limited", "network error", "timeout", "error").
+    """
+    parts: list[tuple[dict, dict[str, str]]] = []
+    missing: list[str] = []
+    failures: list[tuple[str, str]] = []
+    for attr, statement, label, page in TRAILING_PARTS:
+        if clock() > deadline:
+            failures.append((label, STATUS_TIMEOUT))
+            missing.append(f"{label} (deadline passed)")
+            continue
+        if failures and failures[-1][1] in (STATUS_RATE_LIMITED, STATUS_NETWORK, STATUS_TIMEOUT):
+            missing.append(f"{label} (not asked: {failures[-1][1]})")
+            continue
+        try:
+            frame = backoff.call(lambda a=attr: getattr(t, a, None))
+        except Exception as exc:  # noqa: BLE001
+            if _empty_answer(exc):
+                missing.append(f"{label} (Yahoo returned none)")
+                continue
+            status = classify_error(exc)
+            failures.append((label, status))
+            missing.append(f"{label} ({status})")
+            continue
+        cells = _cells(frame, newest_only=True)
+        if cells is None:
+            missing.append(f"{label} (Yahoo returned none)")
+            continue
+        if parts and statement == TRAILING_FLOWS and parts[0][1]["statement"] == TRAILING_FLOWS:
+            keep = ~np.isin(cells["field"], parts[0][0]["field"])  # a line in both TTM tables: the income one
+            cells = {k: v[keep] for k, v in cells.items()}
+        parts.append((cells, {"source": f"https://finance.yahoo.com/quote/{ticker}/{page}",
+                              "note": _TRAILING_NOTE[statement], "statement": statement}))
+    if parts:
+        rows = _table(parts, ticker, currency, TRAILING_COLUMNS)
+        ends = {const["statement"]: cells["period_end"][0] for cells, const in parts if len(cells["period_end"])}
+        if not missing:
+            return rows, STATUS_OK, f"TTM to {ends.get(TRAILING_FLOWS)} · balance sheet {ends.get(TRAILING_BALANCE)}"
+        return rows, STATUS_PARTIAL, "missing: " + ", ".join(missing)
+    if failures:
+        return empty_trailing(), failures[0][1], "missing: " + ", ".join(missing)
+    return empty_trailing(), TRAILING_NONE, "Yahoo returned no trailing statements"
 
 
 def yahoo_reachable(host: str = "query2.finance.yahoo.com", timeout_s: float = PREFLIGHT_TIMEOUT_S) -> str | None:
@@ -521,13 +770,15 @@ class _Batch:
         self.statements: list[pd.DataFrame] = []
         self.markets: list[pd.DataFrame] = []
         self.names: dict[str, str] = {}
+        self.trailing: list[pd.DataFrame] = []
+        self.profiles: dict[str, dict[str, str | None]] = {}
         self.pending = list(symbols)
         self.futures: dict[Future, tuple[str, float]] = {}
 
     def job(self, sym: str):
         """One ticker, in a worker thread; never raises."""
         if self.stop.is_set() or self.deadline.passed():
-            return empty_statements(), empty_market(), None, _not_attempted(sym, self.stop_reason or STATUS_OFFLINE)
+            return _skipped(_not_attempted(sym, self.stop_reason or STATUS_OFFLINE))
         deadline = time.monotonic() + self.per_ticker_timeout_s
         return fetch_one(sym, self.factory, deadline=deadline, retries=self.retries, backoff_s=self.backoff_s,
                          sleep=self.sleep, fetched_on=self.fetched_on)
@@ -555,7 +806,7 @@ class _Batch:
             sym = self.pending.pop(0)
             self.futures[pool.submit(self.job, sym)] = (sym, time.monotonic() + self.per_ticker_timeout_s + 1.0)
 
-    def _collect(self) -> list[tuple[str, tuple]]:
+    def _collect(self) -> list[tuple[str, Fetched]]:
         """Wait for the next finished ticker, a hung one's deadline or the refresh's deadline."""
         now = time.monotonic()
         until = min(min(d for _, d in self.futures.values()), self.deadline.at())
@@ -568,14 +819,16 @@ class _Batch:
                 fut.cancel()
                 why = self.deadline.reason() if over else f"no answer within {self.per_ticker_timeout_s:.0f} s"
                 timed_out = TickerOutcome(sym, STATUS_TIMEOUT, why)
-                results.append((sym, (empty_statements(), empty_market(), None, timed_out)))
+                results.append((sym, _skipped(timed_out)))
         if over and not self.stop.is_set():
             self.stop_reason = STATUS_OFFLINE if self.deadline.silent else STATUS_TIMEOUT
             self.stop.set()
         return results
 
-    def _record(self, sym: str, res: tuple) -> None:
-        st_rows, mk_rows, name, outcome = res
+    def _record(self, sym: str, res: Fetched) -> None:
+        st_rows, mk_rows, name, outcome = res.statements, res.market, res.name, res.outcome
+        if res.profile:
+            self.profiles[sym] = {**res.profile, "name": name}
         if outcome.attempts and outcome.status not in (STATUS_NETWORK, STATUS_TIMEOUT, STATUS_OFFLINE):
             self.deadline.heard()  # Yahoo answered (injected factories have no session to say so)
         self._count(outcome)
@@ -584,6 +837,8 @@ class _Batch:
             self.markets.append(mk_rows)
             if name:
                 self.names[sym] = name
+            if outcome.trailing_good and not res.trailing.empty:
+                self.trailing.append(res.trailing)
         self._finish(sym, outcome)
 
     def _count(self, outcome: TickerOutcome) -> None:
@@ -620,7 +875,14 @@ class _Batch:
         return RefreshResult(pd.concat(st, ignore_index=True) if st else empty_statements(),
                              pd.concat(mk, ignore_index=True) if mk else empty_market(), self.names,
                              {**outcomes, **invalid}, fetched_at, offline,
-                             rate_limited=self.stop_reason == STATUS_RATE_LIMITED)
+                             rate_limited=self.stop_reason == STATUS_RATE_LIMITED,
+                             trailing=pd.concat(self.trailing, ignore_index=True) if self.trailing else empty_trailing(),
+                             profiles=dict(self.profiles))
+
+
+def _skipped(outcome: TickerOutcome) -> Fetched:
+    """A ticker not fetched (the batch stopped, or its worker was abandoned)."""
+    return Fetched(empty_statements(), empty_market(), None, outcome, empty_trailing(), {})
 
 
 def _not_attempted(sym: str, reason: str) -> TickerOutcome:

@@ -57,6 +57,9 @@ COMPONENT_FIELDS: list[str] = [
     "Commercial Paper", "Other Current Borrowings", "Long Term Debt",
     "Current Capital Lease Obligation", "Long Term Capital Lease Obligation",
     "Total Equity Gross Minority Interest",
+    # the two cash-flow lines of a company that reports no D&A total (Oracle); the total (Reconciled
+    # Depreciation = Depreciation + Amortization Of Intangibles) is derived at run time, never stored
+    "Depreciation", "Amortization Of Intangibles",
 ]
 KNOWN_FIELDS: list[str] = REQUIRED_FIELDS + OPTIONAL_FIELDS + COMPONENT_FIELDS
 
@@ -65,6 +68,17 @@ _CURRENCY = r"^[A-Z]{3}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
+
+#: headline results of a newest fiscal year (``data/results.csv``): shown with their precision, never scored
+RESULT_COLUMNS: list[str] = [
+    "ticker", "fiscal_year", "period_end", "currency", "field", "value", "precision", "stated", "released",
+    "source", "note", "kind",
+]
+#: where a headline result was read: the filing (or an EDGAR copy of it), the company's release (or a verbatim
+#: repost), a statement aggregator / summary site, or a news report
+RESULT_KINDS: tuple[str, ...] = ("SEC filing", "company release", "aggregator", "news")
+#: lines a company's statements do not show at all (``data/not_reported.csv``): missing by the company's choice
+NOT_REPORTED_COLUMNS: list[str] = ["ticker", "field", "from_year", "to_year", "reason", "source"]
 
 COMMITMENT_KINDS = (
     "operating_lease_liability", "operating_lease_liability_current", "operating_lease_liability_noncurrent",
@@ -122,6 +136,18 @@ def empty_market() -> pd.DataFrame:
             "as_of": pd.Series(dtype=str), "source": pd.Series(dtype=str),
         }
     )
+
+
+def empty_results() -> pd.DataFrame:
+    """An empty headline-results table (:data:`RESULT_COLUMNS`) with the validated dtypes."""
+    numeric = {"fiscal_year": "int64", "value": float, "precision": float}
+    return pd.DataFrame({c: pd.Series(dtype=numeric.get(c, object)) for c in RESULT_COLUMNS})
+
+
+def empty_not_reported() -> pd.DataFrame:
+    """An empty not-reported table (:data:`NOT_REPORTED_COLUMNS`) with the validated dtypes."""
+    numeric = {"from_year": "int64", "to_year": "int64"}
+    return pd.DataFrame({c: pd.Series(dtype=numeric.get(c, object)) for c in NOT_REPORTED_COLUMNS})
 
 
 # --------------------------------------------------------------------------- row screening without pandera

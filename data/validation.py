@@ -17,6 +17,7 @@ from data.schema import (
     _TICKER,
     COMMITMENT_KINDS,
     KNOWN_FIELDS,
+    RESULT_KINDS,
     SEGMENTS,
     DataValidationError,
     ValidationIssue,
@@ -144,10 +145,52 @@ FX_SCHEMA = pa.DataFrameSchema(
         "usd_per_unit": pa.Column(float, pa.Check.gt(0), nullable=False),
         "as_of": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=False),
         "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
+        # why a rate is dated as it is (e.g. outside the market caps' window); optional
+        "note": pa.Column(str, nullable=True, required=False),
     },
     strict=True,
     coerce=True,
     name="fx",
+)
+
+
+RESULTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
+        "fiscal_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
+        "period_end": pa.Column(str, pa.Check.str_matches(_DATE), nullable=False),
+        "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
+        # statement labels (Free Cash Flow here is the company's own headline figure, as stated)
+        "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS), nullable=False),
+        "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
+        # the rounding step of the stated figure in full units (100000000 for "USD 215.9 bn")
+        "precision": pa.Column(float, [pa.Check.gt(0), pa.Check(_finite, error="finite number")], nullable=False),
+        "stated": pa.Column(str, nullable=True),  # the figure as the page wrote it
+        "released": pa.Column(str, pa.Check.str_matches(_DATE), nullable=True),
+        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
+        "note": pa.Column(str, nullable=True),
+        "kind": pa.Column(str, pa.Check.isin(list(RESULT_KINDS)), nullable=False),
+    },
+    strict=True,
+    coerce=True,
+    unique=["ticker", "fiscal_year", "field", "source"],
+    name="results",
+)
+
+NOT_REPORTED_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
+        "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS), nullable=False),
+        "from_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
+        "to_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
+        "reason": pa.Column(str, pa.Check.str_length(min_value=10), nullable=False),
+        "source": pa.Column(str, pa.Check.str_startswith("http"), nullable=False),
+    },
+    checks=[pa.Check(lambda df: df["to_year"] >= df["from_year"], error="to_year before from_year")],
+    strict=True,
+    coerce=True,
+    unique=["ticker", "field", "from_year"],
+    name="not_reported",
 )
 
 
@@ -187,4 +230,5 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "statements": STATEMENTS_SCHEMA, "market": MARKET_SCHEMA, "universe": UNIVERSE_SCHEMA, "fx": FX_SCHEMA,
     "crosscheck": CROSSCHECK_SCHEMA, "explanations": EXPLANATIONS_SCHEMA, "commitments": COMMITMENTS_SCHEMA,
     "useful_lives": USEFUL_LIVES_SCHEMA, "servers": STATEMENTS_SCHEMA.update_column("field", checks=[]),
+    "results": RESULTS_SCHEMA, "not_reported": NOT_REPORTED_SCHEMA,
 }

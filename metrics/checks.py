@@ -116,20 +116,26 @@ def _frame(index: pd.Index, value, points, passed, applicable=True, **inputs) ->
     """
     pts = _array(points, index, float)
     pts = np.clip(pts, 0.0, 1.0)
-    app = _array(applicable, index, object)
-    app = np.array([True if a is None or (isinstance(a, float) and np.isnan(a)) else bool(a) for a in app]) \
-        if app.dtype == object else app.astype(bool)
+    app = _flags(applicable, index, default=True)
     pts = np.where(app, pts, np.nan)
     judged = ~np.isnan(pts)
-    ok = _array(passed, index, object)
-    judged_pass = np.array([bool(x) if x is not None and not (isinstance(x, float) and np.isnan(x)) else False
-                            for x in ok], dtype=bool)
+    judged_pass = _flags(passed, index, default=False)
     status = np.where(judged, np.where(judged_pass, PASS, FAIL), np.where(app, NOT_ON_FILE, NOT_APPLICABLE))
     data = {"value": _array(value, index, float), "points": pts,
             "passed": np.where(judged, judged_pass, np.nan).astype(object), "status": status.astype(object)}
     for k, v in inputs.items():
         data[k] = v.reindex(index).to_numpy() if isinstance(v, pd.Series) else _array(v, index, None)
     return pd.DataFrame(data, index=index)
+
+
+def _flags(x, index: pd.Index, default: bool) -> np.ndarray:
+    """``x`` (bool scalar, Series or array, missing values allowed) as a bool array; missing -> ``default``."""
+    if isinstance(x, (bool, np.bool_)) or x is None:
+        return np.full(len(index), default if x is None else bool(x))
+    s = x.reindex(index) if isinstance(x, pd.Series) and not x.index.equals(index) else x
+    arr = pd.array(np.asarray(s, dtype=object) if not isinstance(s, pd.Series) or s.dtype == object else s.to_numpy(),
+                   dtype="boolean")
+    return arr.fillna(default).to_numpy(dtype=bool)
 
 
 def _array(x, index: pd.Index, dtype) -> np.ndarray:

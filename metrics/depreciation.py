@@ -105,6 +105,8 @@ def apply_gpu_life(panel: pd.DataFrame, useful_lives: pd.DataFrame, servers: pd.
     out[F.OPERATING_INCOME_REPORTED] = out[F.OPERATING_INCOME]
     out[F.GPU_ADJUSTED] = (gpu_life is not None) & base.notna()
     out[F.OPERATING_INCOME] = out[F.OPERATING_INCOME] - delta
+    parts_only = out[F.DEPRECIATION].isna()  # the total is derived later from its parts: move the part instead
+    out[F.DEPRECIATION_ONLY] = out[F.DEPRECIATION_ONLY] + delta.where(parts_only, 0.0)
     out[F.DEPRECIATION] = out[F.DEPRECIATION] + delta
     out[F.EBIT] = out[F.EBIT] - delta
     return out

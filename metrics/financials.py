@@ -10,7 +10,8 @@ computed here at run time and never stored:
   Equity (incl. minority interest); Cash & short-term investments = Cash And
   Cash Equivalents + Other Short Term Investments (no short-term investments
   reported counts as none: a lower bound that can only make net debt look
-  worse, never better);
+  worse, never better); Reconciled Depreciation = Depreciation + Amortization
+  Of Intangibles (where the cash flow shows the two lines and no total);
 * EBITDA = reported "EBITDA", else Operating Income + Reconciled Depreciation;
 * EBIT = reported "EBIT", else Operating Income;
 * FCF = reported "Free Cash Flow", else Operating Cash Flow + Capital Expenditure
@@ -65,6 +66,8 @@ LONG_TERM_DEBT = "Long Term Debt"
 CURRENT_LEASES = "Current Capital Lease Obligation"
 LONG_TERM_LEASES = "Long Term Capital Lease Obligation"
 TOTAL_EQUITY = "Total Equity Gross Minority Interest"
+DEPRECIATION_ONLY = "Depreciation"  # where the cash flow shows depreciation and amortization as two lines
+AMORTIZATION_INTANGIBLES = "Amortization Of Intangibles"
 
 #: every field a check may read; absent columns are added as NaN.
 PANEL_FIELDS = [
@@ -72,7 +75,7 @@ PANEL_FIELDS = [
     INTEREST_EXPENSE, OCF, CAPEX, FCF, BUYBACKS, DIVIDENDS, CASH, TOTAL_DEBT, CURRENT_DEBT,
     CURRENT_ASSETS, CURRENT_LIABILITIES, EQUITY, TOTAL_ASSETS, RETAINED_EARNINGS, TOTAL_LIABILITIES,
     COST_OF_REVENUE, CASH_AND_EQUIVALENTS, SHORT_TERM_INVESTMENTS, COMMERCIAL_PAPER, OTHER_CURRENT_BORROWINGS,
-    LONG_TERM_DEBT, CURRENT_LEASES, LONG_TERM_LEASES, TOTAL_EQUITY,
+    LONG_TERM_DEBT, CURRENT_LEASES, LONG_TERM_LEASES, TOTAL_EQUITY, DEPRECIATION_ONLY, AMORTIZATION_INTANGIBLES,
 ]
 
 
@@ -104,6 +107,7 @@ DERIVED_TOTALS: tuple[Derivation, ...] = (
     Derivation(CURRENT_DEBT, ((COMMERCIAL_PAPER, 1), (OTHER_CURRENT_BORROWINGS, 1))),
     Derivation(TOTAL_DEBT, ((CURRENT_DEBT, 1), (LONG_TERM_DEBT, 1))),
     Derivation(TOTAL_LIABILITIES, ((TOTAL_ASSETS, 1), (TOTAL_EQUITY, -1))),
+    Derivation(DEPRECIATION, ((DEPRECIATION_ONLY, 1), (AMORTIZATION_INTANGIBLES, 1))),
 )
 DERIVED_SUFFIX = " · derived"
 

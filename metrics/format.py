@@ -191,7 +191,8 @@ def precision(step: Any, currency: str | None = None) -> str:
 
 
 def format_value(x: Any, unit: str) -> str:
-    """Format a check value by its unit ('ratio', 'x', 'percent', 'pp', 'USD', 'count', 'score')."""
+    """Format a check value by its unit ('ratio', 'x', 'percent', 'pp', 'USD', 'count'; a 'score' such as
+    Altman Z'' keeps two decimals)."""
     if unit == "percent":
         return pct(x)
     if unit == "x":
@@ -200,8 +201,6 @@ def format_value(x: Any, unit: str) -> str:
         return pp(x)
     if unit == "count":
         return NA if is_missing(x) else f"{int(float(x)):,}"
-    if unit == "score":
-        return score(x)
     if unit in ("USD",):
         return money(x, "USD")
     return number(x)

@@ -154,11 +154,11 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     keys = keys.set_index("key")
     keys = keys[keys.index.isin(latest.index)]
     if years == "scoring":  # a company without any figure still gets its (empty) row
-        absent = [t for t in uni.index if t not in keys.index]
-        if absent:
+        absent = uni.index[~uni.index.isin(keys.index)]
+        if len(absent):
             keys = pd.concat([keys, pd.DataFrame({"ticker": absent, "fiscal_year": np.nan, "scoring": True,
                                                   "period_end": None, "next_period_end": pd.NaT}, index=absent)])
-        keys = keys.reindex([t for t in uni.index if t in keys.index])
+        keys = keys.reindex(uni.index[uni.index.isin(keys.index)])
     index = pd.Index(keys.index, name="ticker" if years == "scoring" else "key", dtype=object)
     tick = keys["ticker"]
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)

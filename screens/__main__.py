@@ -3,7 +3,10 @@
 * ``score [--preset NAME] [--segment S] [--relative] [--json|--csv]`` -- the ranked table;
 * ``card TICKER [--json] [--png out.png] [--preset NAME] [--relative] [--gpu-life N] [--debt adjusted]`` -- one scorecard;
 * ``history TICKER [--json|--csv] [--preset NAME] [--gpu-life N] [--debt adjusted]`` -- its score per fiscal year;
-* ``loop [--as-of DATE] [--stress COUNTERPARTY=P] [--include-low] [--json]`` -- the loop graph.
+* ``loop [--as-of DATE] [--stress COUNTERPARTY=P] [--include-low] [--json]`` -- the loop graph;
+* ``add SYMBOL ...`` / ``remove SYMBOL ...`` / ``added [--json]`` -- companies added by you (fetched live).
+
+``score``, ``card`` and ``history`` take ``--basis annual|ttm`` (trailing twelve months from a live refresh).
 
 Exit codes: 0 ok, 1 a data file failed its checks (the message names file, row and column, as
 ``python -m data validate`` does), 2 unknown ticker or bad argument, 3 PNG export failed.
@@ -21,10 +24,11 @@ import pandas as pd
 from data.schema import DataValidationError
 from metrics.checks import PILLARS
 from metrics.depreciation import GPU_LIFE_CHOICES
-from metrics.engine import assumptions_of, history, history_of, scorecard, stress_test
+from data.loader import load_dataset
+from metrics.engine import assumptions_of, history_of, stress_test
 from metrics.scoring import Assumptions
 from metrics.presets import DEFAULT_PRESET, apply_filters, load_presets
-from screens.export import safe_csv
+from screens.export import card_and_figure, results_of, safe_csv, screen_csv
 
 TABLE_COLUMNS = ["rank", "name", "segment", "market_cap_usd", "fiscal_year", "coverage", "balance_sheet",
                  "free_cash_flow", "pricing_power", "loop_exposure", "composite", "grade", "net_debt_to_ebitda",
@@ -53,23 +57,21 @@ def _fail(msg: str, code: int = 2) -> int:
 
 
 def cmd_score(args) -> int:
-    from screens.model import build_scored
-
     preset = _preset(args.preset)
-    scored = build_scored(assumptions=_assumptions(args))
+    scored = _scored(args)
     table = scored.table(preset.weights, args.relative)
     if args.segment:
         segs = set(table["segment"])
         if args.segment not in segs:
             return _fail(f"Unknown segment {args.segment!r}. Choose one of: {', '.join(sorted(segs))}")
         table = table[table["segment"] == args.segment]
-    table = apply_filters(table, preset.filters)
+    table = rows = apply_filters(table, preset.filters)
     table = table[TABLE_COLUMNS]
     if args.json:
         print(_json({"preset": preset.name, "mode": "sector-relative" if args.relative else "absolute",
                      "weights": preset.weights, "rows": _records(table)}))
-    elif args.csv:
-        sys.stdout.write(safe_csv(table.reset_index()).decode("utf-8"))
+    elif args.csv:  # the screener's download: every column it shows, in stated units
+        sys.stdout.write(screen_csv(rows, results_of(load_dataset()), scored.ctx.panel).decode("utf-8"))
     else:
         show = table.copy()
         show["market_cap_usd"] = (show["market_cap_usd"] / 1e9).round(1)
@@ -84,18 +86,13 @@ def cmd_score(args) -> int:
 
 
 def cmd_card(args) -> int:
-    from screens.model import build_scored
-
     preset = _preset(args.preset)
-    scored = build_scored(assumptions=_assumptions(args))
+    scored = _scored(args)
     ticker = _known(scored, args.ticker)
-    card = scorecard(scored, ticker, preset.weights, args.relative)
+    card, fig = card_and_figure(scored, ticker, preset.weights, args.relative, load_dataset())  # = the app's card
     if args.png:
-        from screens.charts import scorecard_figure
         from screens.export import write_png
 
-        segs = scored.ctx.companies["segment"].to_dict()
-        fig = scorecard_figure(card, history(scored, ticker), scored.ctx.loop.graph, segs)
         try:
             write_png(fig, args.png)
         except Exception as exc:  # noqa: BLE001 - kaleido / Chromium problems become a message
@@ -167,10 +164,8 @@ def cmd_loop(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from screens.model import build_scored
-
     preset = _preset(args.preset)
-    scored = build_scored(assumptions=_assumptions(args))
+    scored = _scored(args)
     ticker = _known(scored, args.ticker)
     hist = history_of(scored, ticker, preset.weights)
     if args.csv:
@@ -207,10 +202,73 @@ def _known(scored, raw: str) -> str:
     return ticker
 
 
+def _scored(args):
+    """Scores for --gpu-life, --debt and --basis; with --basis ttm but no trailing data cached, a note on stderr
+    and the annual basis (as the dashboard does)."""
+    from data.loader import load_dataset
+    from screens.model import NEEDS_REFRESH, build_scored, has_trailing
+
+    dataset = load_dataset()
+    basis = getattr(args, "basis", "annual")
+    if basis == "ttm" and not has_trailing(dataset):
+        print(f"Note: {NEEDS_REFRESH} Run `python -m data refresh`.", file=sys.stderr)
+    return build_scored(dataset, assumptions=_assumptions(args), basis=basis)
+
+
+def cmd_add(args) -> int:
+    """Add companies live (validated; kept in the cache folder until removed)."""
+    from data.live import STATUS_NETWORK, STATUS_OFFLINE, STATUS_TIMEOUT
+    from data.loader import add_company
+
+    codes = []
+    for raw in args.symbols:
+        res = add_company(raw)
+        print(res.message, file=sys.stdout if res.ok else sys.stderr)
+        if res.ok:
+            codes.append(0)
+        elif res.status == "invalid symbol":
+            codes.append(2)
+        elif res.status in (STATUS_OFFLINE, STATUS_NETWORK, STATUS_TIMEOUT) or (res.result and res.result.offline):
+            codes.append(3)
+        elif res.status == "not added":  # fetched, but the cache could not be written
+            codes.append(5)
+        else:
+            codes.append(4)
+    return max(codes, default=0)
+
+
+def cmd_remove(args) -> int:
+    from data.loader import remove_company
+
+    codes = []
+    for raw in args.symbols:
+        res = remove_company(raw)
+        print(res.message, file=sys.stdout if res.ok else sys.stderr)
+        codes.append(0 if res.ok else 2)
+    return max(codes, default=0)
+
+
+def cmd_added(args) -> int:
+    from data.loader import added_companies
+
+    lst = added_companies()
+    if args.json:
+        print(_json({"added": list(lst.companies.values()), "removed": sorted(lst.removed)}))
+    elif not lst.companies:
+        print("No companies added. Add one with `python -m screens add SYMBOL` (or the sidebar's box).")
+    else:
+        for t, e in lst.companies.items():
+            print(f"{t:<10} {e.get('name') or ''} · {e.get('sector') or 'sector not given'} · added {e.get('added_at')}")
+    return 0
+
+
 def _add_assumption_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu-life", type=float, help="server/GPU useful life in years (3 to 6, step 0.5); default as reported")
     p.add_argument("--debt", choices=["reported", "adjusted"], default="reported",
                    help="debt basis of the net debt / EBITDA check (adjusted adds leases and commitments)")
+    p.add_argument("--basis", choices=["annual", "ttm"], default="annual",
+                   help="scoring basis: latest fiscal year (default), or the trailing twelve months and the latest "
+                        "quarterly balance sheet from a live refresh (stays annual without one)")
 
 
 def _num(x) -> float | None:
@@ -245,6 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     hfmt.add_argument("--json", action="store_true")
     hfmt.add_argument("--csv", action="store_true")
     h.set_defaults(func=cmd_history)
+    ad = sub.add_parser("add", help="add companies by Yahoo symbol (fetched live, kept until removed)",
+                        epilog="Exit codes: 0 added (or already in Kosmos), 2 not a ticker symbol, 3 offline, "
+                               "4 refused (unknown symbol, ETF or fund, no statements, rate limit), 5 not saved.")
+    ad.add_argument("symbols", nargs="+", help="Yahoo Finance symbols, e.g. SMCI 005930.KS")
+    ad.set_defaults(func=cmd_add)
+    rm = sub.add_parser("remove", help="remove companies you added")
+    rm.add_argument("symbols", nargs="+")
+    rm.set_defaults(func=cmd_remove)
+    ls = sub.add_parser("added", help="list the companies you added")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_added)
     lp = sub.add_parser("loop", help="circular-financing graph, cycles and exposure")
     lp.add_argument("--as-of")
     lp.add_argument("--stress", help="COUNTERPARTY=P, e.g. OpenAI=0.5")

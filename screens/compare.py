@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import financials as F
 from metrics.checks import CHECKS_BY_ID, PILLARS
 from metrics.engine import CARD_METRICS, history_lists
-from metrics.format import format_value, is_missing
+from metrics import format as fmt
+from metrics.format import is_missing
 from screens import state
-from screens.charts import POLAR_SHORT
+from screens.charts import radar_figure
 
 DEFAULT = ["MSFT", "ORCL"]
+
+
+def compare_rows(sc, table: pd.DataFrame, picked: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The side-by-side table (one row per measure, one column per company, every cell formatted) and, for each
+    n.a. cell, why."""
+    rows = {"Grade": table["grade"], "Composite": table["composite"].map(fmt.score),
+            "Composite range": [fmt.score_range(lo, hi) for lo, hi in zip(table["composite_low"], table["composite_high"])]}
+    for p, lab in PILLARS.items():
+        rows[lab] = table[p].map(fmt.score)
+    why: list[str] = []
+    for key, cid in CARD_METRICS.items():
+        check = CHECKS_BY_ID[cid]
+        res = sc.results[cid].reindex(picked)
+        rows[check.label] = res["value"].map(lambda v, u=check.unit: fmt.format_value(v, u))
+        for t in picked:
+            if is_missing(res.at[t, "value"]):
+                why.append(f"{t} · {check.label}: {check.explain(res.loc[t].to_dict(), table.at[t, 'currency'] or '')}")
+    rows["Market cap"] = table["market_cap_usd"].map(fmt.money)
+    rows["Scored year"] = table["fiscal_year"].map(fmt.fiscal_year)
+    rows["Inputs on file"] = table["coverage"].map(fmt.pct)
+    rows["Currency"] = table["currency"].map(lambda c: c if isinstance(c, str) else fmt.NA)
+    comp = pd.DataFrame(rows).T
+    comp.columns = list(picked)
+    return comp.rename_axis("Measure").reset_index().astype(str), why
 
 
 def render() -> None:
@@ -40,31 +64,16 @@ def render() -> None:
         st.info("Pick at least two companies to compare.")
         return
     table = sc.table(controls.weights, controls.relative).loc[picked]
-    fig = go.Figure()
-    for t in picked:
-        r = [0 if pd.isna(table.at[t, p]) else table.at[t, p] for p in PILLARS]
-        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=[POLAR_SHORT[p] for p in PILLARS] + [POLAR_SHORT["balance_sheet"]],
-                                      name=t, fill="toself", opacity=0.5))
-    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100])), height=420, margin=dict(t=30, b=30))
-    c1, c2 = st.columns([1, 1])
-    c1.plotly_chart(fig, width="stretch", key="compare_polar")
-    score = lambda v: "n.a." if is_missing(v) else f"{v:.0f}"  # noqa: E731 - one vocabulary for missing values
-    rows = {"Grade": table["grade"], "Composite": table["composite"].map(score)}
-    for p, lab in PILLARS.items():
-        rows[lab] = table[p].map(score)
-    why: list[str] = []
-    for key, cid in CARD_METRICS.items():
-        check = CHECKS_BY_ID[cid]
-        res = sc.results[cid].reindex(picked)
-        rows[check.label] = res["value"].map(lambda v, u=check.unit: format_value(v, u))
-        for t in picked:
-            if is_missing(res.at[t, "value"]):
-                why.append(f"{t} · {check.label}: {check.explain(res.loc[t].to_dict(), table.at[t, 'currency'] or '')}")
-    rows["Scored on"] = table["fiscal_year"].map(lambda y: "n.a." if is_missing(y) else f"FY{int(y)}")
-    rows["Inputs on file"] = table["coverage"].map(lambda c: "n.a." if is_missing(c) else f"{c:.0%}")
-    rows["Currency"] = table["currency"].map(lambda c: c if isinstance(c, str) else "n.a.")
-    comp = pd.DataFrame(rows).T
-    c2.dataframe(comp, width="stretch", height=600)
+    fig, gaps = radar_figure(table, picked)
+    c1, c2 = st.columns([2, 3])
+    c1.plotly_chart(fig, width="stretch", key="compare_polar", theme=None)
+    if gaps:
+        c1.caption("A gap in an outline is a pillar with fewer than half of its checks on file (its score in the table "
+                   "counts the missing ones at 0; the radar does not draw it): " + state.md_escape("; ".join(gaps)) + ".")
+    comp, why = compare_rows(sc, table, picked)
+    c2.dataframe(comp, hide_index=True, width="stretch", height=35 * (len(comp) + 1) + 3, column_config={
+        "Measure": st.column_config.TextColumn("Measure", width=240, pinned=True),
+        **{t: st.column_config.TextColumn(t, help=names.get(t, t)) for t in picked}})
     if why:
         with c2.expander(f"Why n.a. ({len(why)})"):
             st.markdown("\n".join(f"- {state.md_escape(w)}" for w in why))
@@ -72,6 +81,7 @@ def render() -> None:
     spark = pd.DataFrame({"Revenue history": history_lists(sc.ctx.panel, F.REVENUE, idx),
                           "FCF history": history_lists(sc.ctx.panel, F.FCF_D, idx)})
     st.dataframe(spark, width="stretch", column_config={
+        "_index": st.column_config.TextColumn("Ticker"),
         "Revenue history": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
         "FCF history": st.column_config.LineChartColumn("FCF history (reporting currency)")})
     st.text_input("Share link", state.share_link("compare", tickers=",".join(picked)), key="compare_link")

@@ -1,13 +1,24 @@
-"""Exports: CSV safe for spreadsheets, and the 1600x900 PNG through kaleido (no Streamlit)."""
+"""Exports (no Streamlit): the screener CSV, CSV safe for spreadsheets, and the 1600x900 card PNG.
+
+The app and the CLI build the card and the CSV here, so the picture shown in
+the app, its download and ``python -m screens card T --png`` are the same bytes,
+and the screener's download and ``python -m screens score --csv`` the same table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from metrics import format as fmt
+from metrics.checks import PILLARS
 
 #: a cell starting with one of these is treated as a formula by Excel / Sheets / LibreOffice (OWASP)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EMBEDDED_LABEL = "Embedded data set"
 
 
 def neutralise_cell(value: object) -> object:
@@ -31,9 +42,148 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
+# --------------------------------------------------------------------------- the screener table and its CSV
+
+def months_since_period_end(period_end: pd.Series, today: pd.Timestamp | None = None) -> pd.Series:
+    """Whole months from each scored year's period end to ``today`` (how old the scored figures are)."""
+    today = pd.Timestamp.now() if today is None else pd.Timestamp(today)
+    return pd.Series([fmt.months_between(d, today) for d in period_end.to_numpy(dtype=object)],
+                     index=period_end.index, dtype="Float64")
+
+
+def data_gaps(table: pd.DataFrame) -> pd.Series:
+    """Per company, the pillars with checks not on file: 'Balance sheet: 2 of 6 on file (provisional); ...'
+    ('' when nothing is missing)."""
+    from screens.charts import PILLAR_SHORT
+
+    joined = pd.Series("", index=table.index, dtype=object)
+    for p in PILLARS:
+        status = table[f"{p}_status"]
+        on_file = table[f"{p}_on_file"].fillna(0).astype(int).astype(str)
+        total = table[f"{p}_applicable"].fillna(0).astype(int).astype(str)
+        part = PILLAR_SHORT[p] + ": " + on_file + " of " + total + " on file"
+        part = (part + np.where(status == "insufficient data", " (provisional)", "")).where(
+            status.isin(["partial", "insufficient data"]), "")
+        joined = joined + np.where((joined != "") & (part != ""), "; ", "") + part
+    return joined
+
+
+def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
+                        panel: pd.DataFrame | None = None) -> pd.Series:
+    """Per company, 'FY2026 results (release, rounded): revenue USD 215.9 bn (+65.2 % vs FY2025), …' when a
+    results release of the scored year or newer is on file ('' otherwise); growth from ``panel`` (the scored
+    context's (ticker, fiscal year) x statement-label table). Never scored."""
+    from screens.charts import newest_results, results_line
+
+    out = pd.Series("", index=table.index, dtype=object)
+    if results is None or results.empty:
+        return out
+    tickers = sorted(set(results["ticker"]) & set(table.index))  # a few dozen companies at most
+    for t in tickers:
+        year = table.at[t, "fiscal_year"]
+        values: dict[int, dict[str, float]] = {}
+        if panel is not None and t in panel.index.get_level_values("ticker"):
+            block = panel.xs(t, level="ticker")
+            for fy, row in block.iterrows():
+                vals = pd.to_numeric(row, errors="coerce").dropna()
+                values[int(fy)] = {**vals.to_dict(), **({"Free Cash Flow": vals["fcf"]} if "fcf" in vals else {})}
+        out[t] = results_line(newest_results(results, t, None if fmt.is_missing(year) else int(year),
+                                             table.at[t, "currency"], values))
+    return out
+
+
+def screen_frame(table: pd.DataFrame, results: pd.DataFrame | None = None, panel: pd.DataFrame | None = None,
+                 today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The ranked table as numbers in stated units, one row per company, for CSV: scores 0–100 (1 decimal),
+    market cap in USD bn, margins in %, net debt / EBITDA as a multiple, age of the scored year in months,
+    inputs on file in %, plus the words the table shows (grade, range, data gaps, newest results)."""
+    t = table
+    out = pd.DataFrame(index=t.index)
+    out["rank"] = t["rank"].astype("Int64")
+    out["name"] = t["name"]
+    out["segment"] = t["segment"]
+    out["subsegment"] = t["subsegment"]
+    out["grade"] = t["grade"]
+    out["composite_score"] = t["composite"].astype(float)
+    out["composite_low_score"] = t["composite_low"].astype(float)
+    out["composite_high_score"] = t["composite_high"].astype(float)
+    out["provisional_note"] = t["provisional_note"].fillna("")
+    for p in PILLARS:
+        out[f"{p}_score"] = t[p].astype(float)
+        out[f"{p}_high_score"] = t[f"{p}_high"].astype(float)
+        out[f"{p}_status"] = t[f"{p}_status"]
+    out["data_gaps"] = data_gaps(t)
+    out["market_cap_usd_bn"] = t["market_cap_usd"].astype(float) / 1e9
+    out["market_cap_as_of"] = t["market_cap_as_of"].astype("string").fillna("")
+    out["scored_fiscal_year"] = t["fiscal_year"].astype("Int64")
+    out["period_end"] = t["period_end"].astype("string").str[:10].fillna("")
+    out["scored_year_age_months"] = months_since_period_end(t["period_end"], today).astype(float)
+    out["coverage_pct"] = t["coverage"].astype(float) * 100
+    out["checks_on_file"] = t["checks_on_file"].astype("Int64")
+    out["checks_applicable"] = t["checks_applicable"].astype("Int64")
+    out["currency"] = t["currency"].fillna("")
+    out["net_debt_to_ebitda_x"] = t["net_debt_to_ebitda"].astype(float)
+    out["fcf_margin_pct"] = t["fcf_margin"].astype(float) * 100
+    out["gross_margin_pct"] = t["gross_margin"].astype(float) * 100
+    out["on_cycle"] = t["on_cycle"].astype(bool)
+    out["cycle_count"] = t["cycle_count"].astype("Int64") if "cycle_count" in t else pd.NA
+    out["derived_inputs"] = t["derived_inputs"].fillna("")
+    out["newest_results"] = newest_results_text(t, results, panel)
+    return fmt.round_for_csv(out.reset_index().rename(columns={"index": "ticker"}))
+
+
+def screen_csv(table: pd.DataFrame, results: pd.DataFrame | None = None, panel: pd.DataFrame | None = None) -> bytes:
+    """The screener's CSV (the app's download and ``python -m screens score --csv``)."""
+    return safe_csv(screen_frame(table, results, panel))
+
+
+# --------------------------------------------------------------------------- the card
+
+def source_label(dataset, ticker: str) -> str:
+    """Where a company's figures come from: the embedded set, Yahoo Finance (with the fetch time) or none."""
+    from data.loader import YAHOO_SOURCE_LABEL
+
+    prov = getattr(dataset, "provenance", None)
+    row = prov[prov["ticker"] == ticker] if prov is not None else pd.DataFrame()
+    if not row.empty and row.iloc[0]["origin"] == "yahoo":
+        ts = pd.Timestamp(row.iloc[0]["fetched_at"])
+        stale = " (stale)" if bool(row.iloc[0]["stale"]) else ""
+        return f"{YAHOO_SOURCE_LABEL}, fetched {ts.strftime('%Y-%m-%d %H:%M')} UTC{stale}"
+    if not row.empty and row.iloc[0]["origin"] == "none":
+        return "No figures (not in the embedded set; refresh to fetch live)"
+    return EMBEDDED_LABEL
+
+
+def results_of(dataset) -> pd.DataFrame:
+    """The dataset's headline results of newest fiscal years (an empty frame until the data set has them)."""
+    res = getattr(dataset, "results", None)
+    return res if isinstance(res, pd.DataFrame) else pd.DataFrame()
+
+
+def card_and_figure(scored, ticker: str, weights: Mapping[str, float] | None = None, relative: bool = False,
+                    dataset=None):
+    """(card dict with its history, the 1600x900 card figure) of one company: the one builder behind the app's
+    card image, its download and the CLI's PNG."""
+    from metrics.engine import history, scorecard
+    from screens.charts import scorecard_figure
+
+    label = source_label(dataset, ticker) if dataset is not None else EMBEDDED_LABEL
+    card = scorecard(scored, ticker, weights, relative, label, with_history=True)
+    loop = scored.ctx.loop
+    fig = scorecard_figure(card, history(scored, ticker), loop.graph if loop is not None else None,
+                           scored.ctx.companies["segment"].to_dict(), loop.deals if loop is not None else None,
+                           results_of(dataset))
+    return card, fig
+
+
+def png_bytes(fig, width: int = 1600, height: int = 900) -> bytes:
+    """``fig`` as PNG bytes of exactly width x height, drawn by kaleido in the machine's Chromium."""
+    return fig.to_image(format="png", width=width, height=height, scale=1)
+
+
 def write_png(fig, path: str | Path, width: int = 1600, height: int = 900) -> Path:
-    """Write ``fig`` as a PNG of exactly width x height with kaleido (uses the machine's Chromium)."""
+    """Write ``fig`` as a PNG of exactly width x height (the same bytes :func:`png_bytes` gives the app)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_image(str(path), format="png", width=width, height=height, scale=1)
+    path.write_bytes(png_bytes(fig, width, height))
     return path

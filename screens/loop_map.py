@@ -19,10 +19,11 @@ import streamlit as st
 from data.loop import Upload, load_deals, parse_upload, upload_limits
 from metrics.cycles import MAX_CYCLES, TIME_BUDGET_S
 from metrics.engine import scorecard, stress_test
+from metrics import format as fmt
 from metrics.format import money
 from metrics.loop import MAX_CYCLE_LENGTH, Cycle, LoopContext
 from screens import state
-from screens.charts import network_figure, sankey_figure
+from screens.charts import check_value, network_figure, result_css, result_text, sankey_figure
 
 MAX_CYCLES_SHOWN = 200
 MAX_MAP_EDGES = 200
@@ -72,8 +73,8 @@ def show_upload(result: Upload) -> None:
         more = len(result.errors) > MAX_ERRORS_SHOWN
         listed = f"; the first {MAX_ERRORS_SHOWN} are listed:" if more else ":"
         st.warning(f"{len(result.errors)} row(s) rejected{listed}")
-        st.dataframe(pd.DataFrame([e.__dict__ for e in result.errors[:MAX_ERRORS_SHOWN]]), hide_index=True,
-                     width="stretch")
+        st.dataframe(pd.DataFrame([{"Line in the file": str(e.line), "Deal": e.deal_id or "–", "Why rejected": e.reason}
+                                   for e in result.errors[:MAX_ERRORS_SHOWN]]), hide_index=True, width="stretch")
 
 
 def cycles_phrase(lc: LoopContext) -> str:
@@ -137,20 +138,23 @@ def render() -> None:
                           help="Draws the cycle's money flows thick and fades everything else.")
     picked = labels.get(choice)
     drawn = drawn_graph(g, focus, picked)
-    st.plotly_chart(network_figure(drawn, [c.nodes for c in lc.cycles], segments, caps, focus, subsegments, picked),
-                    width="stretch", key="network")
+    st.plotly_chart(network_figure(drawn, [c.nodes for c in lc.cycles], segments, caps, focus, subsegments, picked,
+                                   deals=lc.deals), width="stretch", key="network")
     if drawn is not g:
         st.caption(f"Drawing the {drawn.number_of_edges():,} largest of {g.number_of_edges():,} money flows "
                    "(the highlighted cycle's and the focused company's first); the tables below list every deal.")
     st.caption("Columns by role: chips and hardware sell to hyperscalers and neoclouds, which sell compute to AI labs, "
-               "funded by financiers. Edge width = disclosed amount; colour = flow kind; dashed = unconfirmed; dotted = "
-               "amount not disclosed. Hover an edge's middle for amount, basis, date and source.")
+               "funded by financiers. Edge width = amount (the largest deals are the widest edges); colour = flow kind; dashed = "
+               "unconfirmed, or an amount stated but not counted (low confidence); dotted = amount not disclosed. Hover "
+               "an edge's middle for amount, basis, date and source.")
 
     tab1, tab2, tab3, tab4 = st.tabs(["Cycles", "Money flows (Sankey)", "Company exposure", "Stress test"])
     with tab1:
-        cyc = pd.DataFrame([{"Cycle": " → ".join(c.nodes + c.nodes[:1]), "Length": c.length,
-                             "Dollars carried (smallest edge)": money(c.amount_usd) if not pd.isna(c.amount_usd) else "undisclosed",
-                             "Smallest disclosed edge": money(c.min_known_usd)} for c in shown])
+        cyc = pd.DataFrame([{"Cycle": " → ".join(c.nodes + c.nodes[:1]), "Parties": str(c.length),
+                             "Dollars carried (smallest flow)": money(c.amount_usd) if not pd.isna(c.amount_usd)
+                             else "undisclosed (a flow has no amount)",
+                             "Smallest disclosed flow": money(c.min_known_usd) if not pd.isna(c.min_known_usd)
+                             else "none disclosed"} for c in shown])
         if cyc.empty:
             st.info("No cycle in the graph as of this date." if not focus else f"{focus} is on no cycle.")
         else:
@@ -160,14 +164,13 @@ def render() -> None:
             st.dataframe(cyc, hide_index=True, width="stretch")
             st.caption("Pick a cycle in 'Highlight a cycle' above the map to draw it there.")
     with tab2:
-        st.plotly_chart(sankey_figure(drawn), width="stretch", key="sankey")
+        st.plotly_chart(sankey_figure(drawn, lc.deals), width="stretch", key="sankey", theme=None)
         cut = f" The {drawn.number_of_edges():,} largest of {g.number_of_edges():,} flows." if drawn is not g else ""
-        st.caption("Only flows with a disclosed, counted amount are drawn; see the deals table for the rest." + cut)
-        d = capped(lc.deals[["deal_id", "announced", "payer", "payee", "flow", "amount_usd", "amount_basis",
-                             "term_years", "status", "confidence", "source"]], "deals")
-        st.dataframe(d, hide_index=True, width="stretch", column_config={
-            "amount_usd": st.column_config.NumberColumn("Amount (USD)", format="%.3e"),
-            "source": st.column_config.TextColumn("Source(s)")})
+        st.caption("Payers on the left, payees on the right: a company that both pays and is paid appears on each side, "
+                   "so money going round a loop is not drawn as a loop (see the Cycles tab). Pale links = amount stated "
+                   "but not counted (low confidence). Flows without a disclosed amount are in the table below." + cut)
+        d = capped(lc.deals, "deals")
+        st.dataframe(deals_view(d), hide_index=True, width="stretch", column_config=DEALS_CONFIG)
     with tab3:
         if focus and focus not in segments:  # a private party (OpenAI, an uploaded name): no scorecard to show
             st.info(f"{state.md_escape(focus)} is not a listed company, so it has no loop-exposure score; its deals "
@@ -176,15 +179,16 @@ def render() -> None:
         else:
             who = focus or st.selectbox("Company", sorted(n for n in g.nodes if n in segments), key="loop_company")
         if who:
-            card = scorecard(sc, who, controls.weights, controls.relative)
+            card = scorecard(sc, who, controls.weights, controls.relative, with_history=False)
             p = card["pillars"]["loop_exposure"]
-            st.metric(f"{who} loop-exposure score (100 = independent)", "n.a." if p["score"] is None else f"{p['score']:.0f}",
-                      help=p["status"])
-            st.dataframe(pd.DataFrame([{"Check": c["label"], "Result": c["result"], "Explanation": c["explanation"]}
-                                       for c in p["checks"]]), hide_index=True, width="stretch")
+            st.metric(f"{who} loop-exposure score (100 = independent)", fmt.score(p["score"]),
+                      help=f"{p['status']}: {p['on_file']} of {p['applicable']} checks on file")
+            checks = pd.DataFrame([{"Check": c["label"], "Result": result_text(c["result"]), "Value": check_value(c),
+                                    "Explanation": c["explanation"]} for c in p["checks"]])
+            st.dataframe(checks.style.map(result_css, subset=["Result"]), hide_index=True, width="stretch",
+                         row_height=68, column_config={"Explanation": st.column_config.TextColumn("Why", width="large")})
             mine = capped(lc.deals[(lc.deals["payer"] == who) | (lc.deals["payee"] == who)], f"deals of {who}")
-            st.dataframe(mine[["deal_id", "payer", "payee", "flow", "amount_usd", "term_years", "confidence", "source"]],
-                         hide_index=True, width="stretch")
+            st.dataframe(deals_view(mine), hide_index=True, width="stretch", column_config=DEALS_CONFIG)
     with tab4:
         parties = sorted(g.nodes)
         c1, c2 = st.columns(2)
@@ -192,24 +196,79 @@ def render() -> None:
         p = c2.slider("Honours this share of its commitments", 0, 100, 50, step=5, format="%d%%", key="stress_p")
         res = stress_test(sc, cp, p / 100, controls.weights)
         if res.table.empty:
-            st.info(f"No listed company has revenue deals with {cp}.")
+            st.info(f"No listed company has revenue deals with {state.md_escape(cp)}.")
         else:
-            t = res.table.copy()
-            show = pd.DataFrame({
-                "Company": t["name"], "Lost revenue (USD)": t["lost_revenue_usd"].map(money),
-                "Revenue before": [money(v, c) for v, c in zip(t["revenue_before"], t["currency"].fillna(""))],
-                "Revenue after": [money(v, c) for v, c in zip(t["revenue_after"], t["currency"].fillna(""))],
-                "FCF before": [money(v, c) for v, c in zip(t["fcf_before"], t["currency"].fillna(""))],
-                "FCF after": [money(v, c) for v, c in zip(t["fcf_after"], t["currency"].fillna(""))],
-                "Net debt/EBITDA before": t["net_debt_to_ebitda_before"].round(2),
-                "Net debt/EBITDA after": t["net_debt_to_ebitda_after"].round(2),
-                "Composite before": t["composite_before"].round(0), "Composite after": t["composite_after"].round(0),
-                "Δ composite": t["composite_delta"].round(1), "Grade": t["grade_before"] + " → " + t["grade_after"],
-            })
-            st.dataframe(show, width="stretch")
-            st.caption("Lost revenue = (1 − share honoured) × annual revenue from the counterparty (amount / term, "
-                       "or its disclosed share of revenue); it comes off profit and cash flow one for one. "
-                       "Companies whose exposure has no amount and term show no loss (not quantifiable).")
+            st.dataframe(stress_view(res.table), hide_index=True, width="stretch", row_height=68, column_config={
+                "Company": st.column_config.TextColumn("Company", pinned=True),
+                "Lost revenue": st.column_config.TextColumn("Lost revenue (scored year)", width="medium",
+                                                            help="n.a. (reason) when it cannot be quantified."),
+                "Contracts after the year": st.column_config.TextColumn(
+                    "Contracts running after the scored year", help="Still to run after the scored fiscal year: not "
+                    "in its revenue, so not cut here (judged against backlog by the loop checks).")})
+            st.caption("Lost revenue = (1 − share honoured) × the counterparty's revenue inside each company's scored "
+                       "fiscal year (amount spread over the deal's term, or its disclosed share of revenue); it comes "
+                       "off profit and cash flow one for one. Contracts that run after the scored year are shown "
+                       "apart and not cut.")
+
+
+DEALS_CONFIG = {
+    "Deal": st.column_config.TextColumn("Deal", help="The deal's identifier in the loop data."),
+    "Amount": st.column_config.TextColumn("Amount (USD bn)", help="As announced; 'not disclosed' when no figure "
+                                          "was published."),
+    "Counted": st.column_config.TextColumn("Counted", help="Whether the amount counts in the loop checks: high and "
+                                           "medium confidence count; low only with the toggle; excluded never."),
+    "Source": st.column_config.LinkColumn("Source", help="The first page the deal was read on.",
+                                          display_text=r"https?://(?:www\.)?([^/]+)"),
+}
+
+
+def deals_view(deals: pd.DataFrame) -> pd.DataFrame:
+    """The deals as a table of words: date, payer → payee, kind, amount in USD bn ('not disclosed'), basis, term,
+    status, confidence, whether the amount is counted, source."""
+    if deals.empty:
+        return pd.DataFrame(columns=["Announced", "Payer", "Payee", "Kind", "Amount", "Basis", "Term", "Status",
+                                     "Confidence", "Counted", "Source", "Deal"])
+    conf = deals["confidence"].fillna("")
+    counted = np.where(conf.isin(["high", "medium"]), "yes", np.where(conf == "low", "only on request", "no"))
+    return pd.DataFrame({
+        "Announced": deals["announced"].astype(str).str[:10],
+        "Payer": deals["payer"].astype(str), "Payee": deals["payee"].astype(str),
+        "Kind": deals["flow"].astype(str).str.replace("_", " "),
+        "Amount": [fmt.amount(v) if not fmt.is_missing(v) else "not disclosed" for v in deals["amount_usd"]],
+        "Basis": deals["amount_basis"].fillna("–").astype(str),
+        "Term": [f"{v:g} years" if not fmt.is_missing(v) else "–" for v in deals["term_years"]],
+        "Status": deals["status"].fillna("–").astype(str), "Confidence": conf.replace("", "–"),
+        "Counted": np.where(deals["amount_usd"].isna(), "no amount", counted),
+        "Source": deals["source"].fillna("").astype(str).str.split(" ; ").str[0], "Deal": deals["deal_id"].astype(str)})
+
+
+def stress_view(t: pd.DataFrame) -> pd.DataFrame:
+    """The stress test as a table of words: every cell a formatted number or 'n.a. (reason)'."""
+    cur = t["currency"].fillna("")
+    reason = t["reason"].fillna("")
+
+    def lost(v, q, r):
+        return fmt.money(v) if q and not fmt.is_missing(v) else fmt.na(r or "not quantifiable")
+
+    def after(v):
+        return fmt.money(v) if not fmt.is_missing(v) and v > 0 else "none"
+
+    return pd.DataFrame({
+        "Company": t["name"].astype(str), "Scored year": t["fiscal_year"].map(fmt.fiscal_year),
+        "Lost revenue": [lost(v, q, r) for v, q, r in zip(t["lost_revenue_usd"], t["quantified"], reason)],
+        "Contracts after the year": [after(v) for v in t["to_run_after_usd"]],
+        "Revenue before → after": [f"{fmt.money(a, c)} → {fmt.money(b, c)}"
+                                   for a, b, c in zip(t["revenue_before"], t["revenue_after"], cur)],
+        "FCF before → after": [f"{fmt.money(a, c)} → {fmt.money(b, c)}"
+                               for a, b, c in zip(t["fcf_before"], t["fcf_after"], cur)],
+        "Net debt / EBITDA before → after": [f"{fmt.times(a)} → {fmt.times(b)}" for a, b in
+                                             zip(t["net_debt_to_ebitda_before"], t["net_debt_to_ebitda_after"])],
+        "Composite before → after": [f"{fmt.score(a)} → {fmt.score(b)}"
+                                     for a, b in zip(t["composite_before"], t["composite_after"])],
+        "Change": [fmt.number(v, 1) if not fmt.is_missing(v) else fmt.na("not graded") for v in t["composite_delta"]],
+        "Grade": (t["grade_before"].astype(str) + " → " + t["grade_after"].astype(str)),
+        "Why": reason.replace("", "–"),
+    })
 
 
 def cycle_count_label(total: int, shown: int, truncated: bool) -> str:

@@ -11,9 +11,11 @@ from metrics.checks import PILLARS
 from metrics.engine import history_lists, score_history_of
 from metrics.history import grade_move
 from metrics.presets import apply_filters
+from metrics import format as fmt
+from metrics.format import text_column
 from screens import filter_link, state
-from screens.charts import scatter_figure, treemap_figure
-from screens.export import safe_csv
+from screens.charts import PILLAR_SHORT, scatter_figure, treemap_figure
+from screens.export import data_gaps, months_since_period_end, newest_results_text, safe_csv, screen_csv
 
 HELP = {
     "composite": "Weighted mean of the four pillar scores (0–100), every check not on file counted at 0 points: "
@@ -69,7 +71,7 @@ def render() -> None:
     caps = table["market_cap_usd"].dropna() / 1e9
     cap_max = float(np.ceil(caps.max())) if len(caps) else 1.0
     _widget_defaults(pf, segs, cap_max)
-    with st.expander("Filters", expanded=True):
+    with st.expander(filters_label(st.session_state), expanded=False, icon=":material/filter_list:", key="f_box"):
         c1, c2, c3 = st.columns(3)
         segments = c1.multiselect("Segment", segs, key="f_segments", on_change=state.keeper("f_segments"))
         subs = sorted(table.loc[table["segment"].isin(segments) if segments else slice(None), "subsegment"].dropna().unique())
@@ -101,64 +103,24 @@ def render() -> None:
                "min_gross_margin": gm / 100 if use_gm else None, "exclude_on_cycle": excl}
     state.keep(filter_keys)
     result = apply_filters(table, filters)
-    st.subheader(f"{len(result)} of {len(table)} match")
     state.sync_query_params(**filter_link.encode({k: st.session_state.get(k) for k in filter_keys}, pf, cap_max))
-    st.caption("The address bar holds this screen (filters, preset, weights, mode): copy it to share.")
-
+    results = getattr(state.dataset(), "results", None)
+    head, button = st.columns([4, 1], vertical_alignment="bottom")
+    head.subheader(f"{len(result)} of {len(table)} match")
     if result.empty:
         st.info("No company matches these filters. Loosen a threshold, clear the segment filter, or pick the "
                 "'Article criteria' preset. Remember: a missing value never passes a threshold.", icon=":material/filter_alt_off:")
         return
-
-    view = result.copy()
-    view["market_cap_bn"] = view["market_cap_usd"] / 1e9
-    view["revenue_hist"] = history_lists(sc.ctx.panel, F.REVENUE, view.index)
-    view["fcf_hist"] = history_lists(sc.ctx.panel, F.FCF_D, view.index)
-    years = view["fiscal_year"].astype("Int64").astype("string")
-    view["fy"] = ("FY" + years).fillna("n.a.")
-    view["coverage_pct"] = view["coverage"] * 100
-    # one vocabulary for missing values: "n.a." (a numeric column would print "None")
-    view["nd_ebitda"] = text_of(view["net_debt_to_ebitda"], "{:.2f}x")
-    view["fcf_margin"] = text_of(view["fcf_margin"] * 100, "{:.1f}%")
-    view["gross_margin"] = text_of(view["gross_margin"] * 100, "{:.1f}%")
-    view["not_scored"] = not_scored(view)
-    view["range"] = composite_range(view)
-    cols = ["rank", "name", "segment", "grade", "composite", "range", *PILLARS, "not_scored", "market_cap_bn", "fy",
-            "coverage_pct", "nd_ebitda", "fcf_margin", "gross_margin", "on_cycle", "revenue_hist", "fcf_hist"]
-    mode = " (segment percentile)" if controls.relative else ""
-    cfg = {
-        "rank": st.column_config.NumberColumn("#", width="small"),
-        "name": st.column_config.TextColumn("Company"),
-        "segment": st.column_config.TextColumn("Segment"),
-        "grade": st.column_config.TextColumn("Grade", help=HELP["grade"], width="small"),
-        "composite": st.column_config.ProgressColumn(f"Composite{mode}", min_value=0, max_value=100, format="%.0f", help=HELP["composite"]),
-        **{p: st.column_config.ProgressColumn(f"{lab}{mode}", min_value=0, max_value=100, format="%.0f", help=HELP[p])
-           for p, lab in PILLARS.items()},
-        "market_cap_bn": st.column_config.NumberColumn("Market cap (USD bn)", format="%.1f", help=HELP["market_cap_usd"]),
-        "fy": st.column_config.TextColumn("Scored on", help="The latest fiscal year whose income statement, cash-flow "
-                                          "statement and balance sheet are all on file (a newer partial year is not scored)."),
-        "coverage_pct": st.column_config.ProgressColumn("Inputs on file", min_value=0, max_value=100, format="%.0f%%",
-                                                        help=HELP["coverage"]),
-        "range": st.column_config.TextColumn("Range", help=HELP["range"], width="small"),
-        "not_scored": st.column_config.TextColumn("Data gaps", help="Checks not on file per pillar (they score 0). "
-                                                  "'provisional' marks a pillar with fewer than half of its checks on "
-                                                  "file. The scorecard names each missing input."),
-        "nd_ebitda": st.column_config.TextColumn("Net debt / EBITDA", help=HELP["net_debt_to_ebitda"] + " n.a. = not "
-                                                 "computable (the scorecard says which input is missing)."),
-        "fcf_margin": st.column_config.TextColumn("FCF margin", help=HELP["fcf_margin"]),
-        "gross_margin": st.column_config.TextColumn("Gross margin", help=HELP["gross_margin"]),
-        "on_cycle": st.column_config.CheckboxColumn("On a loop cycle", help="Money paid out returns through the loop."),
-        "revenue_hist": st.column_config.LineChartColumn("Revenue history (reporting currency)"),
-        "fcf_hist": st.column_config.LineChartColumn("FCF history (reporting currency)"),
-    }
-    export = ["ticker", *[c for c in cols if c in result], "fiscal_year", "coverage", "derived_inputs"]
-    st.download_button("Download result as CSV", safe_csv(result.reset_index()[export]),
-                       file_name="kosmos_screen.csv", mime="text/csv", on_click="ignore")
+    button.download_button("Download as CSV", screen_csv(result, results, sc.ctx.panel), file_name="kosmos_screen.csv",
+                           mime="text/csv", on_click="ignore", icon=":material/download:",
+                           help="Every column of the table, numbers in the units named in each header (scores 0–100, "
+                                "USD bn, %, x, months), RFC 4180, safe to open in a spreadsheet.")
+    view, cfg = ranked_view(result, sc.ctx.panel, results, controls.relative)
     # Lazy tabs: only the open tab runs, so the first paint needs no plotly.js (4.7 MB of JavaScript).
     table_tab, map_tab, scatter_tab, history_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")
     if table_tab.open is not False:
         with table_tab:
-            _ranked_table(view[cols], cfg)
+            _ranked_table(view, cfg)
     if map_tab.open:
         with map_tab:
             fig, note = treemap_figure(result)
@@ -167,41 +129,93 @@ def render() -> None:
             st.plotly_chart(fig, width="stretch", key="treemap")
     if history_tab.open:
         with history_tab:
-            _history_view(sc, result, controls.weights)
+            _history_view(sc, result, controls.weights, controls.relative)
     if scatter_tab.open:
         with scatter_tab:
             t = result.assign(fcf_margin_pct=result["fcf_margin"] * 100)
             fig, note = scatter_figure(t, "loop_exposure", "fcf_margin_pct", "Loop exposure score (100 = independent)",
-                                       "FCF margin (%)")
+                                       "FCF margin (%)", y_unit=" %")
             if note:
                 st.caption(note)
             st.plotly_chart(fig, width="stretch", key="scatter")
+    st.caption("The address bar holds this screen (filters, preset, weights, mode): copy it to share.")
 
 
-def text_of(values: pd.Series, fmt: str) -> pd.Series:
-    """Numbers as text in ``fmt`` ('{:.1f}%'), missing ones as 'n.a.' (vectorised over the column)."""
-    out = pd.Series("n.a.", index=values.index, dtype=object)
-    ok = values.notna()
-    out[ok] = [fmt.format(v) for v in values[ok].to_numpy(dtype=float)]
-    return out
+def filters_label(ss) -> str:
+    """'Filters' with the number of active ones, so a collapsed filter box still says the screen is filtered."""
+    active = sum([bool(ss.get("f_segments")), bool(ss.get("f_subsegments")), bool(ss.get("f_use_nd")),
+                  bool(ss.get("f_use_fcf")), bool(ss.get("f_use_gm")), bool(ss.get("f_excl")),
+                  *[bool(ss.get(f"f_min_{p}")) for p in PILLARS]])
+    return f"Filters ({active} active)" if active else "Filters (none active: every company)"
+
+
+#: the ranked table's columns, left to right: what a reader needs first fits 1600x900 without scrolling sideways
+RANKED_COLUMNS = ["rank", "name", "grade", "composite", *PILLARS, "fy", "age_months", "range", "not_scored",
+                  "market_cap_bn", "newest_results", "coverage_pct", "nd_ebitda", "fcf_margin", "gross_margin",
+                  "segment", "on_cycle", "revenue_hist", "fcf_hist"]
+
+
+def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The ranked table as shown: scores as bars, every other number formatted by metrics.format ('n.a.' when
+    missing), labels in words with a tooltip each."""
+    view = result.copy()
+    view["market_cap_bn"] = view["market_cap_usd"] / 1e9
+    view["revenue_hist"] = history_lists(panel, F.REVENUE, view.index)
+    view["fcf_hist"] = history_lists(panel, F.FCF_D, view.index)
+    view["fy"] = text_column(view["fiscal_year"], fmt.fiscal_year)
+    view["age_months"] = months_since_period_end(view["period_end"]).astype(float)
+    view["coverage_pct"] = view["coverage"] * 100
+    view["nd_ebitda"] = text_column(view["net_debt_to_ebitda"], fmt.times)
+    view["fcf_margin"] = text_column(view["fcf_margin"], fmt.pct)
+    view["gross_margin"] = text_column(view["gross_margin"], fmt.pct)
+    view["not_scored"] = not_scored(view)
+    view["range"] = composite_range(view)
+    view["newest_results"] = newest_results_text(view, results, panel).replace("", "–")
+    mode = " (segment percentile)" if relative else ""
+    cfg = {
+        "_index": st.column_config.TextColumn("Ticker", width=62),
+        "rank": st.column_config.NumberColumn("#", width=40, help="Rank by the composite (n.a. ranks last)."),
+        "name": st.column_config.TextColumn("Company", width=190),
+        "segment": st.column_config.TextColumn("Segment"),
+        "grade": st.column_config.TextColumn("Grade", help=HELP["grade"], width=52),
+        "composite": st.column_config.ProgressColumn(f"Composite{mode}", min_value=0, max_value=100, format="%.0f",
+                                                     help=HELP["composite"] + " Empty = n.a. (see Grade and Data gaps).",
+                                                     width=105),
+        **{p: st.column_config.ProgressColumn(f"{PILLAR_SHORT[p]}{mode}", min_value=0, max_value=100, format="%.0f",
+                                              help=HELP[p], width=105) for p in PILLARS},
+        "fy": st.column_config.TextColumn("Scored year", width=78, help="The latest fiscal year whose income statement, "
+                                          "cash-flow statement and balance sheet are all on file (a newer partial year "
+                                          "is not scored)."),
+        "age_months": st.column_config.NumberColumn("Age", format="%d months", width=82,
+                                                    help="Months since the scored year's period end: how old the "
+                                                         "scored figures are."),
+        "market_cap_bn": st.column_config.NumberColumn("Market cap (USD bn)", format="%.1f", help=HELP["market_cap_usd"]),
+        "coverage_pct": st.column_config.ProgressColumn("Inputs on file", min_value=0, max_value=100, format="%.0f%%",
+                                                        help=HELP["coverage"]),
+        "range": st.column_config.TextColumn("Range", help=HELP["range"], width="small"),
+        "not_scored": st.column_config.TextColumn("Data gaps", help="Checks not on file per pillar (they score 0). "
+                                                  "'provisional' marks a pillar with fewer than half of its checks on "
+                                                  "file. The scorecard names each missing input."),
+        "newest_results": st.column_config.TextColumn("Newest results (release)", width="large",
+                                                      help="Headline results of the newest fiscal year from the "
+                                                           "company's results release, rounded as stated, growth "
+                                                           "against the scored year. Shown for information, never "
+                                                           "scored."),
+        "nd_ebitda": st.column_config.TextColumn("Net debt / EBITDA", help=HELP["net_debt_to_ebitda"] + " n.a. = not "
+                                                 "computable (the scorecard says which input is missing)."),
+        "fcf_margin": st.column_config.TextColumn("FCF margin", help=HELP["fcf_margin"]),
+        "gross_margin": st.column_config.TextColumn("Gross margin", help=HELP["gross_margin"]),
+        "on_cycle": st.column_config.CheckboxColumn("On a loop cycle", help="Money paid out returns through the loop."),
+        "revenue_hist": st.column_config.LineChartColumn("Revenue by year (reporting currency)"),
+        "fcf_hist": st.column_config.LineChartColumn("FCF by year (reporting currency)"),
+    }
+    return view[RANKED_COLUMNS], cfg
 
 
 def not_scored(table: pd.DataFrame) -> pd.Series:
-    """Per company, the pillars with checks not on file: 'Balance: 2 of 6 on file (provisional); ...' ('' when none)."""
-    from screens.charts import PILLAR_SHORT
-
-    parts = []
-    for p in PILLARS:
-        status = table[f"{p}_status"]
-        on_file = table[f"{p}_on_file"].fillna(0).astype(int).astype(str)
-        total = table[f"{p}_applicable"].fillna(0).astype(int).astype(str)
-        text = PILLAR_SHORT[p] + ": " + on_file + " of " + total + " on file"
-        text = text + np.where(status == "insufficient data", " (provisional)", "")
-        parts.append(text.where(status.isin(["partial", "insufficient data"]), ""))
-    joined = pd.Series("", index=table.index, dtype=object)
-    for part in parts:  # "a; b" without empty pieces, column-wise (no per-row Python)
-        joined = joined + np.where((joined != "") & (part != ""), "; ", "") + part
-    return joined
+    """Per company, the pillars with checks not on file ('–' when none): :func:`screens.export.data_gaps`."""
+    gaps = data_gaps(table)
+    return gaps.where(gaps != "", "–")
 
 
 def composite_range(table: pd.DataFrame) -> pd.Series:
@@ -209,10 +223,10 @@ def composite_range(table: pd.DataFrame) -> pd.Series:
     low, high = table["composite_low"].round(), table["composite_high"].round()
     text = low.astype("Int64").astype("string") + "–" + high.astype("Int64").astype("string")
     same = low.eq(high)
-    return text.where(~same, low.astype("Int64").astype("string")).fillna("n.a.")
+    return text.where(~same, low.astype("Int64").astype("string")).fillna(fmt.NA).astype(object)
 
 
-def _history_view(sc, result: pd.DataFrame, weights: dict) -> None:
+def _history_view(sc, result: pd.DataFrame, weights: dict, relative: bool = False) -> None:
     """Composite and pillar scores per fiscal year of every matching company, with the grade move in words."""
     hist = score_history_of(sc, weights)
     hist = hist[hist["ticker"].isin(result.index)]
@@ -224,26 +238,35 @@ def _history_view(sc, result: pd.DataFrame, weights: dict) -> None:
         "years": g["fiscal_year"].agg(lambda y: f"FY{int(y.min())}–FY{int(y.max())}"),
         "composite_hist": g["composite"].agg(lambda v: v.dropna().round(1).tolist()),
         **{f"{p}_hist": g[p].agg(lambda v: v.dropna().round(1).tolist()) for p in PILLARS},
-        "move": pd.Series({t: grade_move(hist, t) for t in hist["ticker"].unique()}),
+        "move": pd.Series({t: grade_move(hist, t) or "fewer than two graded years" for t in hist["ticker"].unique()}),
     }), how="inner")
-    cfg = {"name": st.column_config.TextColumn("Company"),
+    cfg = {"_index": st.column_config.TextColumn("Ticker"), "name": st.column_config.TextColumn("Company"),
            "grade now": st.column_config.TextColumn("Grade now", help=HELP["grade"], width="small"),
            "years": st.column_config.TextColumn("Fiscal years"),
            "composite_hist": st.column_config.LineChartColumn("Composite by FY", y_min=0, y_max=100),
            **{f"{p}_hist": st.column_config.LineChartColumn(f"{lab} by FY", y_min=0, y_max=100)
               for p, lab in PILLARS.items()},
            "move": st.column_config.TextColumn("Grade move", width="large")}
+    if relative:
+        st.info("History shows absolute scores (0–100): sector-relative percentiles apply to the scoring year only.",
+                icon=":material/info:")
     st.dataframe(view, column_config=cfg, width="stretch")
     st.caption("Every fiscal year scored by the headline's own rules with the current weights and assumptions: the "
-               "newest point is the headline score. FCF yield is not on file before the scoring year (no market cap "
-               "dated at earlier year ends).")
-    st.download_button("Download history as CSV", safe_csv(hist.reset_index(drop=True)), file_name="kosmos_history.csv",
-                       mime="text/csv", on_click="ignore", key="history_csv")
+               "newest point is the headline score (absolute). FCF yield is not on file before the scoring year (no "
+               "market cap dated at earlier year ends).")
+    st.download_button("Download history as CSV", safe_csv(fmt.round_for_csv(hist.reset_index(drop=True))),
+                       file_name="kosmos_history.csv", mime="text/csv", on_click="ignore", key="history_csv")
+
+
+def grid_height(rows: int, visible: int = 15, row: int = 35) -> int:
+    """Pixel height of a data grid showing ``rows`` rows and its header exactly (no empty row below a short
+    result), at most ``visible`` rows before it scrolls."""
+    return row * (min(rows, visible) + 1) + 3
 
 
 def _ranked_table(frame: pd.DataFrame, cfg: dict) -> None:
     """The ranked table; picking a row opens that company's scorecard."""
-    event = st.dataframe(frame, column_config=cfg, hide_index=False, width="stretch", height=min(38 * len(frame) + 40, 640),
+    event = st.dataframe(frame, column_config=cfg, hide_index=False, width="stretch", height=grid_height(len(frame)),
                          on_select="rerun", selection_mode="single-row", key="screener_table")
     rows = getattr(getattr(event, "selection", None), "rows", []) if event is not None else []
     if rows:

@@ -1,7 +1,9 @@
 """Streamlit session state shared by the pages: data, scores, sidebar controls, shareable URL.
 
-The URL (``st.query_params``) carries ticker(s), preset, weights and mode so a
-link reopens the same view; the page itself is the URL path. Invalid
+The URL (``st.query_params``) carries ticker(s), preset, weights, mode, the
+assumptions and the scoring basis (``basis=ttm``) so a link reopens the same
+view; the page itself is the URL path. ``?add=SMCI`` adds a company like the
+sidebar's "Add a company" box (with a notice saying how it went). Invalid
 parameters are ignored with a visible notice.
 """
 
@@ -16,8 +18,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from data.cache import Cache
-from data.loader import Dataset, last_refresh, load_dataset
+from data.cache import Cache, is_stale
+from data.loader import Dataset, add_company, added_companies, last_refresh, load_dataset, remove_company
 from data.loop import load_deals, merge_deals
 from metrics.checks import PILLARS
 from metrics.engine import Scored
@@ -26,7 +28,7 @@ from metrics.history import changes
 from metrics.presets import DEFAULT_PRESET, Preset, load_presets
 from metrics.scoring import Assumptions
 from screens import filter_link
-from screens.model import build_scored
+from screens.model import BASES, NEEDS_REFRESH, build_scored, effective_basis, freshness, has_trailing
 
 WEIGHT_MAX = 5.0
 GPU_AS_REPORTED = "as reported"
@@ -41,10 +43,15 @@ def md_escape(text: Any) -> str:
 
 
 def _cache_version() -> str:
-    """Changes whenever a refresh adds a snapshot, so cached scores are rebuilt."""
+    """Changes whenever a refresh adds a snapshot or a company is added or removed, so cached scores are rebuilt."""
     cache = Cache()
     dirs = cache.snapshot_dirs()
-    return dirs[0].name if dirs else "embedded"
+    version = dirs[0].name if dirs else "embedded"
+    try:
+        stat = cache.added_path.stat()
+    except OSError:
+        return version
+    return f"{version}|added {stat.st_mtime_ns}-{stat.st_size}"
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
@@ -59,8 +66,9 @@ def get_dataset(version: str) -> Dataset:
 
 @st.cache_resource(show_spinner="Scoring the universe…", max_entries=16)
 def _scored(version: str, deals_key: str, as_of: str | None, include_low: bool, _deals: pd.DataFrame | None,
-            gpu_life: float | None = None, debt_basis: str = "reported") -> Scored:
-    return build_scored(get_dataset(version), _deals, as_of, include_low, Assumptions(gpu_life, debt_basis))
+            gpu_life: float | None = None, debt_basis: str = "reported", basis: str = "annual") -> Scored:
+    return build_scored(get_dataset(version), _deals, as_of, include_low, Assumptions(gpu_life, debt_basis),
+                        basis=basis)
 
 
 def session_deals() -> tuple[pd.DataFrame | None, str]:
@@ -76,12 +84,23 @@ def scored(as_of: str | None = None, include_low: bool = False) -> Scored:
     """Scores for this session's deals and assumptions (server life, debt basis), cached across sessions."""
     deals, key = session_deals()
     a = assumptions()
-    return _scored(_cache_version(), key, as_of, include_low, deals, a.gpu_life, a.debt_basis)
+    return _scored(_cache_version(), key, as_of, include_low, deals, a.gpu_life, a.debt_basis, basis_in_use())
+
+
+def basis_choice() -> str:
+    """The session's basis choice: "annual" (latest fiscal year) or "ttm" (trailing twelve months)."""
+    return "ttm" if st.session_state.get("basis") == "ttm" else "annual"
+
+
+def basis_in_use() -> str:
+    """The basis scores really use: the choice, except "annual" while no trailing data is cached."""
+    return effective_basis(dataset(), basis_choice())
 
 
 @st.cache_resource(show_spinner="Scoring the data before the last refresh…", max_entries=4)
-def _scored_before_last_refresh(version: str, gpu_life: float | None, debt_basis: str) -> Scored:
-    return build_scored(load_dataset(before_last_refresh=True), assumptions=Assumptions(gpu_life, debt_basis))
+def _scored_before_last_refresh(version: str, gpu_life: float | None, debt_basis: str, basis: str = "annual") -> Scored:
+    before = load_dataset(before_last_refresh=True)
+    return build_scored(before, assumptions=Assumptions(gpu_life, debt_basis), basis=effective_basis(before, basis))
 
 
 def since_last_refresh(ticker: str) -> str:
@@ -90,7 +109,7 @@ def since_last_refresh(ticker: str) -> str:
     if when is None:
         return "Changed since the last refresh: nothing to compare yet (no live refresh; scores come from the embedded data set)."
     a = assumptions()
-    before = _scored_before_last_refresh(_cache_version(), a.gpu_life, a.debt_basis)
+    before = _scored_before_last_refresh(_cache_version(), a.gpu_life, a.debt_basis, basis_in_use())
     delta = changes(scored().table(), before.table())
     stamp = when.strftime("%Y-%m-%d %H:%M UTC")
     if ticker not in delta.index:
@@ -254,6 +273,8 @@ def init_from_query_params() -> None:
     qp = st.query_params
     for n in repeated_key_notices(qp):
         notice(n)
+    if qp.get("add") is not None:  # before anything reads the dataset: ?add=SMCI&ticker=SMCI opens its card
+        _add_from_link(qp.get("add"))
     presets = load_presets()
     preset = qp.get("preset")
     if preset is not None:
@@ -280,6 +301,12 @@ def init_from_query_params() -> None:
                       "Ignored unknown debt basis {!r} (use reported or adjusted).")
     if debt is not None:
         st.session_state["debt_basis"] = debt
+    basis = _from_link(qp, "basis", lambda b: b if b in BASES else None,
+                       "Ignored unknown basis {!r} (use annual or ttm).")
+    if basis is not None:
+        st.session_state["basis"] = basis
+        if basis == "ttm" and not has_trailing(dataset()):
+            notice("The link asks for the trailing-twelve-months basis. " + NEEDS_REFRESH)
     known = set(dataset().universe["ticker"])
     for param, key, limit in (("ticker", "ticker", 1), ("tickers", "compare", 4)):
         if param not in qp:
@@ -299,7 +326,7 @@ def init_from_query_params() -> None:
         st.session_state[f"_keep_{k}"] = v
     for n in filter_notices:
         notice(n)
-    known_params = {"preset", "w", "mode", "ticker", "tickers", "gpu", "debt", *filter_link.PARAMS}
+    known_params = {"preset", "w", "mode", "ticker", "tickers", "gpu", "debt", "basis", "add", *filter_link.PARAMS}
     extra = [k for k in qp.keys() if k not in known_params]
     if extra:
         notice(f"Ignored unknown link parameters: {', '.join(x[:20] for x in extra[:5])}.")
@@ -340,7 +367,7 @@ def keep(keys: list[str]) -> None:
             st.session_state[f"_keep_{k}"] = st.session_state[k]
 
 
-SIDEBAR_KEYS = ["preset", "relative", "gpu_life", "debt_basis"] + [f"w_{p}" for p in PILLARS]
+SIDEBAR_KEYS = ["preset", "relative", "gpu_life", "debt_basis", "basis"] + [f"w_{p}" for p in PILLARS]
 
 
 def sidebar() -> Controls:
@@ -354,6 +381,7 @@ def sidebar() -> Controls:
     st.session_state.setdefault("relative", False)
     st.session_state.setdefault("gpu_life", GPU_AS_REPORTED)
     st.session_state.setdefault("debt_basis", "reported")
+    st.session_state.setdefault("basis", "annual")
     ds = dataset()
     with st.sidebar:
         badge = ds.badge()
@@ -365,7 +393,10 @@ def sidebar() -> Controls:
             st.warning(n)
         if st.session_state.get("_offline"):
             st.error(st.session_state["_offline"], icon=":material/wifi_off:")
+        freshness_panel(ds)
         refresh_button(ds)
+        basis_control(ds)
+        add_company_box()
         st.divider()
         st.selectbox("Preset", list(presets), key="preset", on_change=_on_preset_change,
                      help="Weights and filters; see Methodology.")
@@ -407,9 +438,16 @@ def page(title: str | None = None, caption: str | None = None) -> Controls:
 
 def refresh_button(ds: Dataset) -> None:
     """Live refresh of the universe from Yahoo Finance with a progress bar."""
-    if not st.button("Refresh from Yahoo Finance", help="Fetch the latest annual statements for every company. "
-                     "Failures never overwrite good data; offline this says so within seconds."):
+    if not st.button("Refresh from Yahoo Finance", help="Fetch the latest annual statements, the trailing twelve "
+                     "months (TTM income statement and cash flow) and the latest quarterly balance sheet for every "
+                     "company, including the ones you added. Failures never overwrite good data; offline this says "
+                     "so within seconds."):
         return
+    run_refresh(ds)
+
+
+def run_refresh(ds: Dataset) -> None:
+    """One live refresh of the universe (the sidebar button or the stale-data offer): progress, then the summary."""
     from data.loader import refresh
 
     bar = st.progress(0.0, text="Connecting to Yahoo Finance…")
@@ -427,6 +465,145 @@ def refresh_button(ds: Dataset) -> None:
     get_dataset.clear()
 
 
+#: how long a reachability check of Yahoo Finance is trusted (the stale-data offer asks at most this often)
+REACHABLE_TTL_S = 600
+
+
+@st.cache_data(ttl=REACHABLE_TTL_S, show_spinner=False)
+def yahoo_reachability() -> str | None:
+    """None when Yahoo Finance accepts a connection, else the reason (checked only when cached data is stale)."""
+    from data import live
+
+    return live.yahoo_reachable(timeout_s=2.0)
+
+
+def freshness_table() -> pd.DataFrame:
+    """Per company of the current scores: basis_label, period_end, months_since_period_end, fetched_at,
+    hours_since_refresh, basis_text ("TTM to … · balance sheet … · fetched … UTC") and age_text (for the
+    screener's columns and the card's header; see :func:`screens.model.freshness`)."""
+    return freshness(dataset(), scored())
+
+
+def freshness_of(ticker: str) -> str:
+    """'TTM to 2026-09-30 · balance sheet 2026-09-30 · fetched 2026-12-03 14:05 UTC (3 h ago) · period ended
+    2 months ago' for one company ('' when it is not scored)."""
+    table = freshness_table()
+    return str(table.at[ticker, "card_text"]) if ticker in table.index else ""
+
+
+def _newest_fetch(ds: Dataset) -> pd.Timestamp | None:
+    yahoo = ds.provenance[ds.provenance["origin"] == "yahoo"]
+    return None if yahoo.empty else pd.Timestamp(yahoo["fetched_at"].max())
+
+
+def freshness_panel(ds: Dataset) -> None:
+    """Hours since the last refresh, months since the scored periods ended, and -- when the cached data is older
+    than 24 h and Yahoo Finance is reachable -- an offer to refresh (it never runs without the click)."""
+    now = pd.Timestamp.now(tz="UTC")
+    newest = _newest_fetch(ds)
+    ages = freshness(ds, scored(), now, texts=False)["months_since_period_end"].dropna()
+    periods = (f"scored periods ended {ages.min():.0f}–{ages.max():.0f} months ago (median {ages.median():.0f})"
+               if len(ages) else "no period scored")
+    if newest is None:
+        st.caption(f":material/schedule: No live refresh yet · {periods}.")
+        return
+    hours = (now - newest).total_seconds() / 3600
+    st.caption(f":material/schedule: Last refresh {hours:.0f} h ago ({newest.strftime('%Y-%m-%d %H:%M')} UTC) · "
+               f"{periods}.")
+    if not is_stale(newest, now):
+        return
+    reason = yahoo_reachability()
+    if reason is not None:
+        st.caption(f"The cached Yahoo data is older than 24 h, but Yahoo Finance cannot be reached right now "
+                   f"({md_escape(reason)}): no refresh offered.")
+        return
+    st.info(f"The cached Yahoo data is {hours:.0f} h old (older than 24 h) and Yahoo Finance is reachable.",
+            icon=":material/update:")
+    if st.button("Refresh now", key="refresh_offer", help="Runs the same live refresh as the button below; nothing "
+                 "is fetched until you click."):
+        run_refresh(ds)
+
+
+def basis_control(ds: Dataset) -> None:
+    """The scoring basis: latest fiscal year, or trailing twelve months (live refresh only; stays annual without)."""
+    st.radio("Scoring basis", list(BASES), format_func=BASES.get, key="basis", on_change=keeper("basis"),
+             help="Latest fiscal year: each company's newest fiscal year with all three statements. Trailing twelve "
+                  "months: Yahoo's TTM income statement and cash flow and the latest quarter's balance sheet for "
+                  "every single-year check (never summed from quarters by Kosmos); multi-year checks keep the annual "
+                  "history. Companies without trailing data stay on their fiscal year, labelled so.")
+    if basis_choice() != "ttm":
+        return
+    if not has_trailing(ds):
+        offline = " Yahoo Finance could not be reached at the last attempt." if st.session_state.get("_offline") else ""
+        st.info(NEEDS_REFRESH + offline, icon=":material/info:")
+        return
+    n = ds.trailing.loc[ds.trailing["statement"] == "ttm", "ticker"].nunique()
+    st.caption(f"TTM flows for {n} of {len(ds.universe)} companies; the others are scored on their latest fiscal "
+               "year (labelled \"no trailing data: annual\").")
+
+
+def _show_add_result() -> None:
+    res = st.session_state.pop("_add_result", None)
+    if res:
+        ok, msg = res
+        (st.success if ok else st.error)(md_escape(msg))
+
+
+def _add_clicked() -> None:
+    """on_click of "Add": fetch the typed symbol live (before the rerun draws anything)."""
+    raw = st.session_state.get("add_symbol", "")
+    with st.spinner(f"Fetching {str(raw).strip().upper()[:20]} from Yahoo Finance…"):
+        res = add_company(raw)
+    st.session_state["_add_result"] = (res.ok, res.message)
+    if res.status == "added":
+        st.session_state["add_symbol"] = ""
+        get_dataset.clear()
+    elif res.result is not None and res.result.offline:
+        st.session_state["_offline"] = "Offline: Yahoo Finance cannot be reached. Showing the cached data."
+
+
+def _remove_clicked(ticker: str):
+    def cb() -> None:
+        res = remove_company(ticker)
+        st.session_state["_add_result"] = (res.ok, res.message)
+        if st.session_state.get("ticker") == ticker:
+            st.session_state.pop("ticker", None)
+        get_dataset.clear()
+    return cb
+
+
+def add_company_box() -> None:
+    """Sidebar box: add any ticker (fetched live, validated, kept across restarts) and remove added ones."""
+    added = added_companies(Cache())
+    with st.expander("Add a company", expanded=bool(added.companies) or "_add_result" in st.session_state):
+        _show_add_result()
+        st.text_input("Yahoo Finance symbol", key="add_symbol", max_chars=20, placeholder="e.g. SMCI, 005930.KS",
+                      help="Any listed company on Yahoo Finance. Kosmos fetches it live, checks it is a company with "
+                           "statements (not an ETF or fund), scores it with the same rules and keeps it (segment "
+                           "\"added by you\", with its Yahoo sector) until you remove it. A link can do the same: "
+                           "?add=SMCI.")
+        st.button("Add", key="add_button", on_click=_add_clicked, help="Fetches from Yahoo Finance only when clicked.")
+        for t, entry in added.companies.items():
+            c1, c2 = st.columns([3, 1], vertical_alignment="center")
+            c1.caption(md_escape(f"{t} — {entry.get('name') or t} · {entry.get('sector') or 'sector not given'}"))
+            c2.button("Remove", key=f"remove_{t}", on_click=_remove_clicked(t), help=f"Remove {t} from Kosmos.")
+
+
+def _add_from_link(raw: str) -> None:
+    """``?add=SMCI``: the same as the "Add a company" box, said in a notice (never silently)."""
+    from data.loader import invalid_symbol_message, normalise_symbol
+    from data.schema import is_ticker
+
+    if not is_ticker(normalise_symbol(raw)):
+        notice(f"Ignored the link's add: {invalid_symbol_message(raw)}")
+        return
+    with st.spinner(f"Adding {normalise_symbol(raw)} from the link: fetching from Yahoo Finance…"):
+        res = add_company(raw)
+    if res.status == "added":
+        get_dataset.clear()
+    notice(f"From the link (add={res.ticker}): {res.message}")
+
+
 def assumption_params() -> dict[str, str]:
     """URL parameters of the assumptions, only where they differ from the defaults."""
     a = assumptions()
@@ -435,6 +612,8 @@ def assumption_params() -> dict[str, str]:
         out["gpu"] = f"{a.gpu_life:g}"
     if a.debt_basis != "reported":
         out["debt"] = a.debt_basis
+    if basis_choice() == "ttm":
+        out["basis"] = "ttm"
     return out
 
 

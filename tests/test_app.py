@@ -83,7 +83,7 @@ def test_preset_applies_its_filter_and_weights():
     assert at.session_state["w_pricing_power"] == 3.0
     assert at.checkbox(key="f_use_gm").value is True
     df = at.dataframe[0].value
-    assert (df["gross_margin"].str.rstrip("%").astype(float) >= 40).all()  # shown as text: n.a. never passes
+    assert (df["gross_margin"].str.rstrip(" %").astype(float) >= 40).all()  # shown as text: n.a. never passes
 
 
 def test_query_params_restore_the_scorecard_view():

@@ -92,6 +92,19 @@ def test_validate_cli_json_reports_coverage_identities_and_cross_checks():
     assert xc["revenue_cross_checked"] + len([m for m in xc["not_cross_checked"] if m["figure"] == "revenue"]) > 0
     nvda = next(c for c in rep["per_company"] if c["ticker"] == "NVDA")
     assert nvda["scoring_year"] >= 2025 and nvda["coverage"] > 0.5
+    # issue 16: rounded values, source kinds of the scoring-year values, lines not reported
+    rv = rep["rounded_values"]
+    assert rv["count"] == len(rv["list"]) == sum(rv["by_rule"].values()) > 0 and rv["rule"]
+    assert {"ticker": "VST", "fiscal_year": 2024, "field": "Total Revenue"}.items() <= next(
+        r for r in rv["list"] if r["ticker"] == "VST" and r["field"] == "Total Revenue").items()
+    sk = rep["source_kinds_of_scoring_year_values"]
+    rows = pd.read_csv(ROOT / "data" / "fundamentals.csv")
+    scored = {c["ticker"]: c["scoring_year"] for c in rep["per_company"] if c["statements_complete"]}
+    expected = rows[rows["fiscal_year"] == rows["ticker"].map(scored)]
+    assert sk["values"] == len(expected) == sum(v["values"] for v in sk["by_kind"].values())
+    assert sk["company_years"] == len(scored) and set(sk["companies_without_a_scoring_year"]).isdisjoint(scored)
+    assert rep["not_reported"]["lines"] > 0 and rep["not_reported"]["conflicts_with_values_on_file"] == []
+    assert rep["results"]["rows"] == len(pd.read_csv(ROOT / "data" / "results.csv"))
 
 
 def test_validated_tables_are_reused_only_for_identical_files(tmp_path, isolated_cache):
@@ -113,3 +126,48 @@ def test_validated_tables_are_reused_only_for_identical_files(tmp_path, isolated
         assert validated_csv(good, "statements")["value"].iloc[0] == 1.0
     finally:
         (isolated_cache / "validated").chmod(0o700)
+
+
+def test_results_and_not_reported_tables_load_and_reach_the_dataset():
+    from data.embedded import load_not_reported, load_results
+    from data.loader import load_dataset
+    from data.schema import NOT_REPORTED_COLUMNS, RESULT_COLUMNS
+
+    ds = load_dataset(use_cache=False)
+    assert list(ds.results.columns) == RESULT_COLUMNS and list(ds.not_reported.columns) == NOT_REPORTED_COLUMNS
+    assert len(ds.results) == len(pd.read_csv(ROOT / "data" / "results.csv")) > 0
+    assert len(ds.not_reported) == len(pd.read_csv(ROOT / "data" / "not_reported.csv")) > 0
+    pd.testing.assert_frame_equal(ds.results, load_results())
+    assert ds.results["value"].dtype == float and ds.not_reported["from_year"].dtype.kind == "i"
+    assert load_not_reported()["source"].str.startswith("http").all()
+
+
+def test_absent_results_and_not_reported_files_give_empty_tables_with_their_columns(tmp_path):
+    from data.embedded import load_not_reported, load_results
+    from data.schema import NOT_REPORTED_COLUMNS, RESULT_COLUMNS
+
+    res, nr = load_results(tmp_path / "results.csv"), load_not_reported(tmp_path / "not_reported.csv")
+    assert res.empty and list(res.columns) == RESULT_COLUMNS
+    assert nr.empty and list(nr.columns) == NOT_REPORTED_COLUMNS
+
+
+def test_results_and_not_reported_validators_name_the_bad_cells(tmp_path):
+    from data.embedded import load_not_reported, load_results
+
+    bad = tmp_path / "results.csv"
+    bad.write_text("ticker,fiscal_year,period_end,currency,field,value,precision,stated,released,source,note,kind\n"
+                   "NVDA,2026,2026-01-25,USD,Total Revenue,215900000000,100000000,$215.9 billion,2026-02-25,"
+                   "https://x.test,,company release\n"
+                   "NVDA,2026,2026-01-25,USD,Net Income,120100000000,0,$120.1B,Feb 2026,https://y.test,,blog\n")
+    with pytest.raises(DataValidationError) as err:
+        load_results(bad)
+    text = str(err.value)
+    assert "column 'precision'" in text and "column 'released'" in text and "column 'kind'" in text
+    nr = tmp_path / "not_reported.csv"
+    nr.write_text("ticker,field,from_year,to_year,reason,source\n"
+                  "ORCL,Reconciled Depreciation,2024,2023,two cash-flow lines and no total,https://x.test\n"
+                  "ORCL,Not A Line,2023,2025,two cash-flow lines and no total,ftp://x.test\n")
+    with pytest.raises(DataValidationError) as err:
+        load_not_reported(nr)
+    text = str(err.value)
+    assert "to_year before from_year" in text and "column 'field'" in text and "column 'source'" in text

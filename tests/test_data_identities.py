@@ -145,3 +145,84 @@ def test_merge_lets_the_projects_parts_displace_a_shared_total_and_applies_rejec
     assert notes[("B", "Operating Cash Flow")] == "REJECTED: units slip"
     assert notes[("B", "Total Assets")].startswith("REJECTED: wrong company")
     assert len(stmt) + len(xc) == len(own) + len(shared)  # nothing dropped
+
+
+# ------------------------------------------------------------------ pass 3: D&A parts, rounded values, source kinds
+
+def test_the_projects_depreciation_lines_displace_a_shared_da_total_of_the_same_year_only():
+    own = _rows("https://own", ("A", 2024, "Depreciation", 30), ("A", 2024, "Amortization Of Intangibles", 20))
+    shared = _rows("https://shared", ("A", 2024, "Reconciled Depreciation", 45),
+                   ("A", 2023, "Reconciled Depreciation", 40))
+    stmt, xc = merge_statements(own, shared)
+    kept = set(zip(stmt["fiscal_year"], stmt["field"]))
+    assert (2024, "Reconciled Depreciation") not in kept and (2023, "Reconciled Depreciation") in kept
+    assert {(2024, "Depreciation"), (2024, "Amortization Of Intangibles")} <= kept
+    assert list(xc["field"]) == ["Reconciled Depreciation"] and xc["note"].str.startswith("shared reference").all()
+
+
+def test_rounding_step_reads_the_trailing_zeros():
+    from data.identities import rounding_step
+
+    assert rounding_step(17_200_000_000) == 1e8 and rounding_step(-2_950_000_000) == 1e7
+    assert rounding_step(44_062_000_000) == 1e6 and rounding_step(601_900_000) == 1e5
+    assert rounding_step(7_571_600_001) == 1.0 and pd.isna(rounding_step(0))
+
+
+def test_rounded_values_list_headlines_and_rounded_notes_but_not_chance_multiples_of_10m():
+    from data.identities import rounded_values
+
+    s = statements_from([("A", 2024, "Total Revenue", 17.2e9),          # a 0.1 bn headline, whatever the note
+                         ("A", 2024, "Net Income", 2.95e9),              # 10 m, and the note says rounded
+                         ("A", 2024, "Total Assets", 44.06e9),           # 10 m by chance: no note, not listed
+                         ("A", 2024, "Current Assets", 601.9e6),         # below a billion, the note says rounded
+                         ("A", 2024, "Current Liabilities", 603.4e6),    # the same step, no such note
+                         ("A", 2024, "Operating Cash Flow", 5.52e9)])    # 10 m and "as shown"
+    s["note"] = [None, "shown as 2.95B (rounded to 0.01B)", None, "devyara, rounded to USD 0.1 m", "devyara",
+                 "XBRL values as shown by portfoliosavvy"]
+    got = {r.field: (r.rule, r.step) for r in rounded_values(s).itertuples()}
+    assert got == {"Total Revenue": ("0.1 bn headline", 1e8),
+                   "Net Income": ("10 m, note says rounded / as shown", 1e7),
+                   "Current Assets": ("note says rounded", 1e5),
+                   "Operating Cash Flow": ("10 m, note says rounded / as shown", 1e7)}
+    assert rounded_values(s.drop(columns="note")).set_index("field").index.tolist() == ["Total Revenue"]
+
+
+def test_source_kind_classifies_filings_releases_aggregators_and_news():
+    from data.identities import source_kind
+
+    filing = ["https://www.sec.gov/Archives/edgar/data/1341439/000095017023028914/R8.htm",
+              "https://sec.gov/Archives/edgar/data/1045810/000104581024000124/0001045810-24-000124.txt",
+              "http://archive.fast-edgar.com/20250730/A52QN223Z222H252222A2M42MTPRZK22B272/R16.htm",
+              "https://samay58.github.io/edgarpack/0000789019/0000950170-25-100235/sections/x.md",
+              "https://beatandraise.com/api/document/0000858877/0000858877-25-000111/R41.htm",  # accession in the path
+              "https://d18rn0p25nwr6d.cloudfront.net/CIK-0001807794/72851939.html",
+              "https://www.prnewswire.com/news-releases/meta-reports-fourth-quarter-and-full-year-2025-results.html",
+              "https://www.globenewswire.com/news-release/2026/02/26/3246096/0/en/Talen.html",
+              "https://ir.amd.com/news-events/press-releases/detail/1260/amd-and-openai",
+              "https://newsroom.cisco.com/c/r/newsroom/en/us/a/y2026/m02/cisco-reports.html",
+              "https://nvidianews.nvidia.com/news/nvidia-announces-financial-results"]
+    aggregator = ["https://stockanalysis.com/stocks/orcl/financials/cash-flow-statement",
+                  "https://www.stock-analysis-on.net/NYSE/Company/Oracle-Corp/Financial-Statement/Income-Statement",
+                  "https://ic-staging.stockanalysis.com/quote/fra/O9T/financials", "https://www.macrotrends.net/x",
+                  "https://www.marketbeat.com/stocks/NYSE/VST/financials", "https://roic.ai/quote/CEG/financials",
+                  "https://m.gurufocus.com/term/debt-to-asset/TLN", "https://vcpscanner.com/stock/ceg/cash-flow",
+                  # a summary site is an aggregator even with an accession number in its path
+                  "https://www.filingradar.com/company/CSCO/filings/0000858877-25-000111"]
+    news = ["https://focustaiwan.tw/business/202601150011", "https://www.nasdaq.com/articles/constellation-energy-q4",
+            "https://giscafe.com/nbc/articles/view_article.php?articleid=2093975", "not a url", ""]
+    assert {u: source_kind(u) for u in filing} == {u: "filing or release" for u in filing}
+    assert {u: source_kind(u) for u in aggregator} == {u: "aggregator" for u in aggregator}
+    assert {u: source_kind(u) for u in news} == {u: "news" for u in news}
+
+
+def test_source_kind_shares_count_every_row_once():
+    from data.identities import SOURCE_KINDS, source_kind_shares
+
+    s = statements_from([("A", 2024, "Total Revenue", 1), ("A", 2024, "Net Income", 1), ("A", 2024, "Total Assets", 1),
+                         ("A", 2024, "Operating Cash Flow", 1)])
+    s["source"] = ["https://www.sec.gov/x/R4.htm", "https://stockanalysis.com/x", "https://stockanalysis.com/y",
+                   "https://example.news/story"]
+    out = source_kind_shares(s)
+    assert out["values"] == 4 and set(out["by_kind"]) == set(SOURCE_KINDS)
+    assert {k: v["values"] for k, v in out["by_kind"].items()} == {"filing or release": 1, "aggregator": 2, "news": 1}
+    assert out["by_kind"]["aggregator"]["share"] == 0.5

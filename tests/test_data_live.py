@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from data.cache import Cache, is_stale
-from data.live import (STATUS_NETWORK, STATUS_OFFLINE, STATUS_OK, STATUS_PARTIAL, STATUS_RATE_LIMITED,
-                       STATUS_TIMEOUT, STATUS_UNKNOWN, fetch_many, fiscal_year_of, map_info, map_statement_frame)
+from data.live import (STATUS_NETWORK, STATUS_NO_STATEMENTS, STATUS_NOT_COMPANY, STATUS_OFFLINE, STATUS_OK,
+                       STATUS_PARTIAL, STATUS_RATE_LIMITED, STATUS_TIMEOUT, STATUS_UNKNOWN, TRAILING_NONE, fetch_many,
+                       fiscal_year_of, map_info, map_statement_frame, map_trailing_frame)
 from data.loader import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +88,86 @@ def test_map_info_uses_financial_currency_for_statements_and_price_currency_for_
     assert market.iloc[0]["price_currency"] == "USD" and market.iloc[0]["market_cap"] == 9e11
     m2, c2, _ = map_info({}, "X", "2026-11-24")  # Yahoo drops null keys: nothing is assumed
     assert m2.empty and c2 is None
+
+
+def test_map_trailing_frame_keeps_only_the_newest_column_with_its_calendar_year():
+    f = yf_frame({"Total Revenue": [120.0, 110.0], "Gross Profit": [np.nan, 50.0], "Basic EPS": [1.0, 1.0]},
+                 ["2027-01-02", "2026-10-03"])
+    out = map_trailing_frame(f, "X", "USD", "ttm", "https://finance.yahoo.com/quote/X/financials")
+    assert out[["field", "period_end", "fiscal_year", "value", "statement"]].values.tolist() == [
+        ["Total Revenue", "2027-01-02", 2027, 120.0, "ttm"]]  # the older column never fills the missing line
+    assert fiscal_year_of(pd.Timestamp("2027-01-02")) == 2026  # unlike the annual label
+    assert map_trailing_frame(pd.DataFrame(), "X", "USD", "quarterly balance", "s").empty
+
+
+def test_map_statement_frame_keeps_the_first_of_two_spellings_and_skips_text_cells():
+    f = pd.DataFrame({pd.Timestamp("2025-12-31"): [5.0, 7.0, "n/a"]}, index=["TotalRevenue", "Total Revenue", "EBIT"])
+    out = map_statement_frame(f, "X", "USD", "s")
+    assert out[["field", "value"]].values.tolist() == [["Total Revenue", 5.0]]
+
+
+class TrailingTicker(FakeTicker):
+    """A fake with the trailing tables; ``fail`` maps an attribute to the exception it raises."""
+
+    def __init__(self, *a, ttm_income=None, ttm_cash=None, quarterly=None, fail=None, **kw):
+        super().__init__(*a, **kw)
+        self._t = {"ttm_income_stmt": ttm_income, "ttm_cashflow": ttm_cash, "quarterly_balance_sheet": quarterly}
+        self._fail = fail or {}
+
+    def __getattr__(self, name):
+        if name in ("_t", "_fail"):
+            raise AttributeError(name)
+        if name in self._fail:
+            raise self._fail[name]
+        if name in self._t:
+            return self._t[name] if self._t[name] is not None else pd.DataFrame()
+        raise AttributeError(name)
+
+
+def _trailing_ticker(**kw):
+    g = good_ticker()
+    return TrailingTicker(info=g._info, income=g.income_stmt, balance=g.balance_sheet, cash=g.cashflow, **kw)
+
+
+def test_trailing_outcomes_complete_partial_none_and_failed_keep_the_annual_data():
+    ttm = yf_frame({"Total Revenue": [130.0]}, ["2025-10-26"])
+    cash = yf_frame({"Free Cash Flow": [33.0]}, ["2025-10-26"])
+    bal = yf_frame({"Total Debt": [9.0, 10.0]}, ["2025-10-26", "2025-07-27"])
+    empty = IndexError("positional indexers are out-of-bounds")  # yfinance on a trailing table with no column
+    tickers = {
+        "FULL": _trailing_ticker(ttm_income=ttm, ttm_cash=cash, quarterly=bal),
+        "HALF": _trailing_ticker(ttm_income=ttm, ttm_cash=cash),
+        "NONE": _trailing_ticker(fail={"ttm_income_stmt": empty, "ttm_cashflow": empty}),
+        "LIMIT": _trailing_ticker(fail={"ttm_income_stmt": YFRateLimitError("Too Many Requests")}),
+    }
+    sleeps: list[float] = []
+    res = fetch_many(list(tickers), lambda s: tickers[s], preflight=lambda: None, sleep=sleeps.append, retries=2)
+    o = res.outcomes
+    assert all(x.status == STATUS_OK for x in o.values())  # the annual data of every ticker is kept
+    assert (o["FULL"].trailing, o["FULL"].trailing_message) == (STATUS_OK, "TTM to 2025-10-26 · balance sheet 2025-10-26")
+    assert o["HALF"].trailing == STATUS_PARTIAL and "quarterly balance sheet (Yahoo returned none)" in o["HALF"].trailing_message
+    assert o["NONE"].trailing == TRAILING_NONE
+    assert o["LIMIT"].trailing == STATUS_RATE_LIMITED and sleeps == [1.0, 2.0]  # back-off, then given up
+    tr = res.trailing
+    assert set(tr["ticker"]) == {"FULL", "HALF"}
+    assert tr[(tr["ticker"] == "FULL") & (tr["statement"] == "quarterly balance")]["value"].tolist() == [9.0]
+
+
+def test_a_fund_is_refused_before_any_statement_is_asked_for():
+    asked: list[str] = []
+
+    class Fund(FakeTicker):
+        def __getattribute__(self, name):
+            if name in ("income_stmt", "balance_sheet", "cashflow", "ttm_income_stmt"):
+                asked.append(name)
+            return super().__getattribute__(name)
+
+    res = fetch_many(["SPY", "BARE"], lambda s: Fund(info={"quoteType": "ETF", "longName": "SPDR", "currency": "USD"})
+                     if s == "SPY" else FakeTicker(info={"quoteType": "EQUITY", "longName": "Bare", "currency": "USD"}),
+                     preflight=lambda: None)
+    assert res.outcomes["SPY"].status == STATUS_NOT_COMPANY and "an ETF (Yahoo quoteType ETF)" in res.outcomes["SPY"].message
+    assert asked == [] and res.profiles["SPY"]["quote_type"] == "ETF"
+    assert res.outcomes["BARE"].status == STATUS_NO_STATEMENTS
 
 
 # ------------------------------------------------------------------ fetching with injected tickers

@@ -25,6 +25,8 @@ from data.schema import DataValidationError
 from tests.conftest import statements_from
 
 ROOT = Path(__file__).resolve().parents[1]
+#: data rows of the shipped statements file, counted by pandas (not taken from the manifest under test)
+ROWS = len(pd.read_csv(PACKAGE_DIR / "fundamentals.csv"))
 
 
 def _forget() -> None:
@@ -76,8 +78,8 @@ def test_the_shipped_manifest_matches_every_shipped_file():
     assert shipped == build_manifest(PACKAGE_DIR)  # current: rewriting it would change nothing
     files = shipped["files"]
     for name in ("fundamentals.csv", "crosscheck.csv", "market.csv", "fx.csv", "universe.csv", "deals.csv",
-                 "concentration.csv", "commitments.csv", "useful_lives.csv", "ppe_servers.csv",
-                 "reference/explanations.csv"):
+                 "concentration.csv", "commitments.csv", "useful_lives.csv", "ppe_servers.csv", "results.csv",
+                 "not_reported.csv", "reference/explanations.csv"):
         assert files[name]["rows"] > 0 and len(files[name]["sha256"]) == 64
     assert files["fundamentals.csv"]["rows"] == len(pd.read_csv(PACKAGE_DIR / "fundamentals.csv"))
 
@@ -89,17 +91,18 @@ def test_a_file_cut_mid_row_is_refused_by_the_loader_and_by_validate(data_copy):
     with pytest.raises(DataValidationError) as err:
         load_statements()
     text = str(err.value)
-    assert "fundamentals.csv" in text and "expected 1720 rows, found" in text and "sha256" in text
+    assert "fundamentals.csv" in text and f"expected {ROWS} rows, found" in text and "sha256" in text
     assert "truncated" in text
     code, rep = _validate(data_copy)
     assert code == 1 and rep["ok"] is False
-    assert rep["errors"] >= 1 and any("fundamentals.csv" in e and "expected 1720 rows" in e for e in rep["data_errors"])
+    assert rep["errors"] >= 1 and any("fundamentals.csv" in e and f"expected {ROWS} rows" in e
+                                      for e in rep["data_errors"])
 
 
 def test_a_header_only_file_is_refused(data_copy):
     path = data_copy / "fundamentals.csv"
     path.write_text(path.read_text().splitlines()[0] + "\n")
-    with pytest.raises(DataValidationError, match=r"expected 1720 rows, found 0"):
+    with pytest.raises(DataValidationError, match=rf"expected {ROWS} rows, found 0"):
         load_statements()
 
 
@@ -108,7 +111,7 @@ def test_an_edited_value_with_the_same_row_count_is_refused(data_copy):
                ",Total Revenue,130497000001,")
     with pytest.raises(DataValidationError) as err:
         load_statements()
-    assert "edited or replaced" in str(err.value) and "expected 1720 rows, found 1720" in str(err.value)
+    assert "edited or replaced" in str(err.value) and f"expected {ROWS} rows, found {ROWS}" in str(err.value)
 
 
 def test_a_missing_manifest_is_refused(data_copy):
@@ -236,7 +239,8 @@ def test_screens_cli_reports_a_data_error_cleanly_and_exits_non_zero(data_copy):
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 1 and out.stdout == ""
     assert "Traceback" not in out.stderr
-    assert "fundamentals.csv: does not match manifest.json" in out.stderr and "expected 1720 rows" in out.stderr
+    assert "fundamentals.csv: does not match manifest.json" in out.stderr
+    assert f"expected {ROWS} rows" in out.stderr
 
 
 def test_screens_cli_names_file_row_and_column_of_a_schema_error(data_copy):
@@ -258,3 +262,15 @@ def test_the_app_shows_a_data_error_and_stops_without_a_traceback(data_copy):
     assert not at.exception
     assert any("a data file failed its checks" in e.value for e in at.error)
     assert any("deals.csv: does not match manifest.json" in c.value for c in at.code)
+
+
+def test_a_value_on_file_for_a_line_the_company_does_not_report_is_an_error(data_copy):
+    """not_reported.csv says Oracle shows no D&A total for FY2024; a stored total contradicts it and fails validate."""
+    path = data_copy / "fundamentals.csv"
+    with path.open("a", encoding="utf-8") as f:
+        f.write("ORCL,2024,2024-05-31,USD,Reconciled Depreciation,5463000000,https://stockanalysis.com/x,\n")
+    write_manifest(data_copy)
+    code, rep = _validate(data_copy)
+    assert code == 1 and rep["errors"] >= 1
+    (c,) = rep["not_reported"]["conflicts_with_values_on_file"]
+    assert (c["ticker"], c["fiscal_year"], c["field"]) == ("ORCL", 2024, "Reconciled Depreciation")

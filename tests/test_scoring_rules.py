@@ -273,3 +273,20 @@ def test_the_trailing_basis_scores_single_year_checks_on_ttm_and_keeps_the_annua
     # lines the trailing tables do not carry are not on file, never borrowed from the annual year
     assert ttm.results["current_ratio"].loc["A", "status"] == "not on file"
     assert annual.ctx.companies.at["A", "basis_label"] == "FY2024"
+
+
+def test_depreciation_shown_as_two_lines_is_derived_and_ebitda_ignores_the_server_life():
+    from metrics import financials as F
+    from metrics.scoring import Adjustments
+    from tests.test_assumptions import lives, servers
+
+    rows = [r for r in FULL if r[2] != "Reconciled Depreciation"] + [
+        ("A", 2024, "Depreciation", 30), ("A", 2024, "Amortization Of Intangibles", 20)]
+    adj = Adjustments(useful_lives=lives(("A", 6, "2020-01-01")), servers=servers(("A", 2024, 600)))
+    as_reported = score(statements_from(rows), market(A=1e4), universe("A"), FX, adjustments=adj).ctx.latest.loc["A"]
+    at3 = score(statements_from(rows), market(A=1e4), universe("A"), FX, adjustments=adj,
+                assumptions=Assumptions(gpu_life=3.0)).ctx.latest.loc["A"]
+    assert as_reported[F.DEPRECIATION] == 50 and as_reported[F.DEPRECIATION + F.DERIVED_SUFFIX]
+    assert as_reported[F.EBITDA_D] == 250 + 50
+    # 600 / 3 − 600 / 6 = 100 more depreciation, 100 less operating income, the same EBITDA
+    assert at3[F.DEPRECIATION] == 150 and at3[F.OPERATING_INCOME] == 150 and at3[F.EBITDA_D] == 300

@@ -62,3 +62,7 @@ def test_refresh_benchmark_runs_twice_in_one_process_with_real_requests():
         assert r.http_429 == 1 and r.requests > 4 * (r.tickers - len(UNKNOWN))
         assert r.outcomes.get("unknown symbol") == len(UNKNOWN)
         assert r.outcomes.get("ok", 0) + r.outcomes.get("partial", 0) >= 20
+        # the trailing tables too: TTM income and cash flow and the quarterly balance sheet, one request each
+        fetched = r.outcomes.get("ok", 0) + r.outcomes.get("partial", 0)
+        assert r.kinds["trailing"] == 2 * fetched and r.kinds["quarterly"] == fetched
+        assert r.kinds["annual"] == 3 * fetched and r.trailing_ok >= 20
