@@ -98,7 +98,7 @@ def test_only_the_latest_disclosure_of_an_item_counts_and_older_not_commenced_le
     assert known_mid_2024.loc["purchase obligations", "amount"] == 100  # score history sees what was known then
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.floats(0, 5e3), min_size=1, max_size=4))
 def test_adding_commitments_never_lowers_adjusted_leverage(amounts):
     rows = [("A", "2024-12-31", "other_commitment", f"item {i}", a) for i, a in enumerate(amounts) if a > 0]
@@ -144,7 +144,7 @@ def test_without_a_servers_base_the_year_is_left_as_reported_and_says_why():
         .ctx.latest.loc["A", F.OPERATING_INCOME] == 250  # no disclosed life: not adjusted
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(D.GPU_LIFE_CHOICES), st.floats(1.0, 1e12), st.floats(2.0, 8.0))
 def test_the_extra_depreciation_never_exceeds_what_the_disclosed_base_allows(life, base, reported):
     adj = Adjustments(useful_lives=lives(("A", reported, "2020-01-01")), servers=servers(("A", 2024, base)))
@@ -166,14 +166,14 @@ def test_the_margin_trend_never_compares_an_adjusted_year_with_an_unadjusted_one
         "server-life adjusted"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(D.GPU_LIFE_CHOICES), st.sampled_from(D.GPU_LIFE_CHOICES))
-def test_a_shorter_server_life_never_raises_operating_margin_or_pricing_power(l1, l2):
-    short, long_ = sorted((l1, l2))
+def test_a_shorter_server_life_never_raises_operating_margin_or_pricing_power():
     adj = Adjustments(useful_lives=lives(("A", 6, "2020-01-01")), servers=servers(("A", 2024, 600), ("A", 2023, 500)))
-    a, b = scored(adj, Assumptions(gpu_life=short)), scored(adj, Assumptions(gpu_life=long_))
-    assert a.results["operating_margin"].loc["A", "value"] <= b.results["operating_margin"].loc["A", "value"] + 1e-12
-    assert a.table().at["A", "pricing_power"] <= b.table().at["A", "pricing_power"] + 1e-9
+    by_life = [scored(adj, Assumptions(gpu_life=life)) for life in sorted(D.GPU_LIFE_CHOICES)]  # every life offered
+    margins = [s.results["operating_margin"].loc["A", "value"] for s in by_life]
+    pricing = [s.table().at["A", "pricing_power"] for s in by_life]
+    assert all(a <= b + 1e-12 for a, b in zip(margins, margins[1:]))
+    assert all(a <= b + 1e-9 for a, b in zip(pricing, pricing[1:]))
+    assert margins[0] < margins[-1]  # 3 years really costs margin against 6
 
 
 def test_embedded_hyperscalers_lose_operating_margin_at_three_years_traceably_and_scores_respond():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
@@ -101,6 +102,7 @@ def test_embedded_deals_load_and_contain_the_articles_cycle():
 
 # ------------------------------------------------------------------ exposure checks and stress
 
+@functools.lru_cache(maxsize=1)
 def loop_world():
     rows = []
     for t, rev in (("SELL", 1000.0), ("BUY", 5000.0)):  # FY2025 = calendar 2025, when the deals run
@@ -187,7 +189,7 @@ def test_stress_recomputes_revenue_fcf_and_scores():
     assert res.at["SELL", "composite_after"] < res.at["SELL", "composite_before"]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.floats(0, 1), st.floats(0, 1))
 def test_lower_honoured_share_never_raises_a_score(p1, p2):
     lo, hi = sorted((p1, p2))

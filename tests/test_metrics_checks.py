@@ -296,11 +296,23 @@ def scores(rows):
     return p.join(composite_score(p, {p_: 1.0 for p_ in PILLARS}))
 
 
+def scores_pair(rows, other):
+    """(scores of ``rows``, scores of ``other``) from one context: company A and its twin B.
+
+    Both are alone in their segment's peer count (fewer than three), so each scores as it would on its own.
+    """
+    twin = [("B", y, f, v) for _, y, f, v in other]
+    ctx = build_context(statements_from(rows + twin), market(A=1e12, B=1e12), universe("A", "B"), FX)
+    p = pillar_scores(run_checks(ctx), ctx.index)
+    out = p.join(composite_score(p, {p_: 1.0 for p_ in PILLARS}))
+    return out.loc["A"], out.loc["B"]
+
+
 #: the conservative pillar scores and composite: what ranks, grades and filters read
 PILLAR_COLS = ["balance_sheet", "free_cash_flow", "pricing_power", "composite_low"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company())
 def test_scores_stay_in_0_100(rows):
     s = scores(rows).iloc[0]
@@ -309,7 +321,7 @@ def test_scores_stay_in_0_100(rows):
     assert s["composite_low"] <= s["composite_high"] + 1e-9
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company(), st.floats(0.01, 5.0))
 def test_more_debt_never_raises_the_balance_sheet_score(rows, extra):
     base = {r[2] for r in rows if r[1] == 2024}
@@ -317,7 +329,7 @@ def test_more_debt_never_raises_the_balance_sheet_score(rows, extra):
     if "Total Debt" not in base:
         more.append(("A", 2024, "Total Debt", 1e9))
         rows = rows + [("A", 2024, "Total Debt", 1e9 / (1 + extra))]
-    before, after = scores(rows).iloc[0], scores(more).iloc[0]
+    before, after = scores_pair(rows, more)
     assert after["balance_sheet"] <= before["balance_sheet"] + 1e-9
 
 
@@ -327,7 +339,7 @@ def test_removing_a_value_never_raises_any_score(rows, data):
     assert_removing_any_value_never_raises_a_score(rows, data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company_history(), st.data())
 def test_removing_a_value_from_a_multi_year_history_never_raises_any_score(rows, data):
     """Multi-year checks judge every fiscal year on record, so a removed year cannot hide a bad one."""
@@ -337,7 +349,7 @@ def test_removing_a_value_from_a_multi_year_history_never_raises_any_score(rows,
 def assert_removing_any_value_never_raises_a_score(rows, data):
     i = data.draw(st.integers(0, len(rows) - 1))
     fewer = rows[:i] + rows[i + 1:]
-    before, after = scores(rows).iloc[0], scores(fewer).iloc[0]
+    before, after = scores_pair(rows, fewer)
     for c in PILLAR_COLS:
         assert after[c] <= before[c] + 1e-9, (c, rows[i])
     # the grade follows the conservative composite; no composite (too little on file) ranks below any grade
