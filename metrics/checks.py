@@ -98,6 +98,9 @@ class Check:
     #: a check of another basis takes the place of check ``replaces`` when that basis is chosen
     replaces: str | None = None
     basis: str | None = None
+    #: statement lines the check cannot do without: where the company itself does not report one of them
+    #: (sourced not-reported table) the check does not apply to it (n.a.), instead of "not on file"
+    needs: tuple[str, ...] = ()
 
 
 #: the four results a check can have (one vocabulary everywhere)
@@ -151,6 +154,14 @@ def _array(x, index: pd.Index, dtype) -> np.ndarray:
         return pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=float) if arr.dtype == object \
             else arr.astype(float)
     return arr if dtype is None else arr.astype(dtype)
+
+
+def explain_result(check: "Check", r: Mapping[str, Any], cur: str) -> str:
+    """The one-line explanation of a check result (a check left n.a. because the company does not report a
+    line it needs says so; otherwise the check's own sentence)."""
+    if r.get("status") == NOT_APPLICABLE and r.get("Not applicable because"):
+        return f"Not applicable: {r['Not applicable because']}."
+    return check.explain(r, cur)
 
 
 def missing_text(r: Mapping[str, Any], labels: list[str]) -> str:
@@ -929,28 +940,28 @@ CHECKS: list[Check] = [
           shareholder_returns_covered, _explain_payouts),
     Check("gross_margin", PP, "Gross margin", "percent", ">= 40%", "Gross Profit / Total Revenue",
           "Moat heuristic (Buffett; Morningstar)", "Share of revenue left after direct costs: a sign of pricing power.",
-          gross_margin, _explain_gm),
+          gross_margin, _explain_gm, needs=(F.GROSS_PROFIT,)),
     Check("gross_margin_stability", PP, "Gross margin stability", "pp", "range <= 5 pp",
           "max − min of annual gross margin", "GuruFocus-style 'current vs history'",
           "Whether gross margin holds steady through every fiscal year on record.",
-          gross_margin_stability, _explain_gm_stab),
+          gross_margin_stability, _explain_gm_stab, needs=(F.GROSS_PROFIT,)),
     Check("gross_profitability", PP, "Gross profitability", "ratio", ">= 0.30", "Gross Profit / Total Assets",
           "Novy-Marx (2013), 'The other side of value'", "Gross profit earned per dollar of assets.",
-          gross_profitability, _explain_gp),
+          gross_profitability, _explain_gp, needs=(F.GROSS_PROFIT,)),
     Check("operating_margin", PP, "Operating margin", "percent", ">= 15%", "Operating Income / Total Revenue",
           "Profitability screen", "Share of revenue left after all operating costs.",
-          operating_margin, _explain_om),
+          operating_margin, _explain_om, needs=(F.OPERATING_INCOME,)),
     Check("operating_margin_trend", PP, "Operating margin trend", "pp", ">= 0 pp",
           "OM_latest − OM_first", "Margin trajectory", "Whether operating margin widened or narrowed.",
-          operating_margin_trend, _explain_om_trend),
+          operating_margin_trend, _explain_om_trend, needs=(F.OPERATING_INCOME,)),
     Check("normalisation_own_floor", PP, "Stress: own weakest gross margin", "percent", "operating income and FCF stay positive",
           "(OI − Revenue × (GM − GM_min)) / Revenue", "Margin-normalisation stress test",
           "Operating margin and FCF if gross margin fell back to the company's weakest year on record.",
-          normalisation_own_floor, _explain_stress("its weakest year's gross margin", "a gross margin in every fiscal year on record")),
+          normalisation_own_floor, _explain_stress("its weakest year's gross margin", "a gross margin in every fiscal year on record"), needs=(F.GROSS_PROFIT, F.OPERATING_INCOME)),
     Check("normalisation_segment_median", PP, "Stress: segment median gross margin", "percent", "operating income and FCF stay positive",
           "(OI − Revenue × (GM − GM_segment_median)) / Revenue", "Margin-normalisation stress test",
           "Operating margin and FCF if gross margin fell to the segment peers' median of the same year.",
-          normalisation_segment_median, _explain_stress("the segment median gross margin")),
+          normalisation_segment_median, _explain_stress("the segment median gross margin"), needs=(F.GROSS_PROFIT, F.OPERATING_INCOME)),
 ]
 
 CHECKS_BY_ID: dict[str, Check] = {c.id: c for c in CHECKS}

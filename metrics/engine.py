@@ -16,7 +16,7 @@ from metrics import depreciation as D
 from metrics import history as H
 from metrics import financials as F
 from metrics import loop as L
-from metrics.checks import CHECKS, PILLARS, Context, checks_of
+from metrics.checks import CHECKS, PILLARS, Context, checks_of, explain_result
 from metrics.format import is_missing, money
 from metrics import adjusted as A  # noqa: F401 - registers the adjusted-debt check
 from metrics.scoring import (
@@ -203,13 +203,13 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
         for c in checks_of(pid, basis):
             rec = scored.results[c.id].loc[ticker].to_dict()
             inputs = {k: _clean(v) for k, v in rec.items()
-                      if k not in ("value", "points", "passed", "status", "Not reported")}
+                      if k not in ("value", "points", "passed", "status", "Not reported", "Not applicable because")}
             derived_basis = {k: derived_now[f] for k in inputs if (f := _INPUT_FIELDS.get(k, k)) in derived_now
                              and inputs[k] is not None}
             checks.append({
                 "id": c.id, "label": c.label, "value": _clean(rec["value"]), "unit": c.unit,
                 "threshold": c.threshold, "result": rec["status"], "points": _clean(rec["points"]),
-                "explanation": c.explain(rec, cur), "inputs": inputs, "derived_inputs": derived_basis,
+                "explanation": explain_result(c, rec, cur), "inputs": inputs, "derived_inputs": derived_basis,
                 "formula": c.formula, "reference": c.reference, "help": c.help,
             })
         pillars[pid] = {"label": label, "score": _clean(row[pid]), "score_high": _clean(row[f"{pid}_high"]),

@@ -330,29 +330,56 @@ def run_checks(ctx: Context) -> dict[str, pd.DataFrame]:
     """Every registered check over every company-year: {check id: result frame}.
 
     Each frame also carries ``Not reported``: the lines the company itself does
-    not report (sourced table), so explanations can say so instead of "not on file".
+    not report (sourced table), so explanations can say so instead of "not on
+    file"; a check that needs such a line (``Check.needs``) does not apply to
+    that company-year (n.a., with ``Not applicable because``).
     """
-    known = _not_reported_labels(ctx)
+    reasons = _not_reported(ctx)
+    known = pd.Series({k: "; ".join(v) for k, v in reasons.items()}, dtype=object).reindex(ctx.index).fillna("")
     out = {}
     for c in CHECKS:
         frame = c.compute(ctx)
         frame["Not reported"] = known
+        if c.needs and reasons:
+            frame = _not_applicable_where_not_reported(ctx, frame, c.needs, reasons)
         out[c.id] = frame
     return out
 
 
-def _not_reported_labels(ctx: Context) -> pd.Series:
-    """Per company key: '; '-joined field labels the company does not report in that fiscal year."""
+def _not_applicable_where_not_reported(ctx: Context, frame: pd.DataFrame, needs: tuple[str, ...],
+                                       reasons: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Rows not on file because the company does not report a line the check needs: n.a. with the reason."""
+    frame = frame.copy()
+    why = pd.Series("", index=frame.index, dtype=object)
+    for key, fields in reasons.items():
+        if key not in frame.index or frame.at[key, "status"] != NOT_ON_FILE:
+            continue
+        absent = [f for f in needs if f in fields and pd.isna(ctx.latest.at[key, f] if f in ctx.latest else np.nan)]
+        if absent:
+            why[key] = "; ".join(f"{f} not reported by the company ({fields[f]})" for f in absent)
+    hit = why != ""
+    frame.loc[hit, "status"] = NOT_APPLICABLE
+    frame.loc[hit, "points"] = np.nan
+    frame["Not applicable because"] = why
+    return frame
+
+
+def _not_reported(ctx: Context) -> dict[str, dict[str, str]]:
+    """Per company key: {field: reason} of the lines the company does not report in that fiscal year."""
     nr = ctx.extra.get("not_reported")
-    out = pd.Series("", index=ctx.index, dtype=object)
     if nr is None or nr.empty:
-        return out
-    year = ctx.companies["fiscal_year"]
-    for key, t, y in zip(ctx.index, ctx.tickers, year):
-        rows = nr[(nr["ticker"] == t) & (pd.to_numeric(nr["from_year"], errors="coerce").fillna(0) <= y)
-                  & (pd.to_numeric(nr["to_year"], errors="coerce").fillna(9999) >= y)]
+        return {}
+    nr = nr.assign(_from=pd.to_numeric(nr["from_year"], errors="coerce").fillna(0),
+                   _to=pd.to_numeric(nr["to_year"], errors="coerce").fillna(9999))
+    by_ticker = {t: g for t, g in nr.groupby("ticker")}
+    out: dict[str, dict[str, str]] = {}
+    for key, t, y in zip(ctx.index, ctx.tickers, ctx.companies["fiscal_year"]):
+        g = by_ticker.get(t)
+        if g is None or pd.isna(y):
+            continue
+        rows = g[(g["_from"] <= y) & (g["_to"] >= y)]
         if not rows.empty:
-            out[key] = "; ".join(rows["field"])
+            out[key] = {f: str(r) for f, r in zip(rows["field"], rows["reason"])}
     return out
 
 
@@ -370,12 +397,15 @@ def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, debt_bas
         got = pts.fillna(0.0).sum(axis=1)
         none_apply = applicable.eq(0)
         den = applicable.where(~none_apply)
-        out[pillar] = (100.0 * got / den).where(~none_apply, 100.0)
+        # no check applies: for loop exposure, no exposure on record (100); for any other pillar nothing can be
+        # judged, which is never a pass (0, with the optimistic bound at 100)
+        empty_low = 100.0 if pillar == "loop_exposure" else 0.0
+        out[pillar] = (100.0 * got / den).where(~none_apply, empty_low)
         out[f"{pillar}_high"] = (100.0 * (got + missing) / den).where(~none_apply, 100.0)
         out[f"{pillar}_status"] = np.select(
             [none_apply, missing.eq(0), on_file * 2 >= applicable],
-            [STATUS_NO_EXPOSURE if pillar == "loop_exposure" else STATUS_COMPLETE, STATUS_COMPLETE, STATUS_PARTIAL],
-            default=STATUS_INSUFFICIENT)
+            [STATUS_NO_EXPOSURE if pillar == "loop_exposure" else STATUS_INSUFFICIENT, STATUS_COMPLETE,
+             STATUS_PARTIAL], default=STATUS_INSUFFICIENT)
         out[f"{pillar}_on_file"] = on_file
         out[f"{pillar}_applicable"] = applicable
     return out

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import financials as F
-from metrics.checks import CHECKS_BY_ID, PILLARS
+from metrics.checks import CHECKS_BY_ID, PILLARS, explain_result
 from metrics.engine import CARD_METRICS, history_lists
 from metrics import format as fmt
 from metrics.format import is_missing
@@ -30,7 +30,7 @@ def compare_rows(sc, table: pd.DataFrame, picked: list[str]) -> tuple[pd.DataFra
         rows[check.label] = res["value"].map(lambda v, u=check.unit: fmt.format_value(v, u))
         for t in picked:
             if is_missing(res.at[t, "value"]):
-                why.append(f"{t} · {check.label}: {check.explain(res.loc[t].to_dict(), table.at[t, 'currency'] or '')}")
+                why.append(f"{t} · {check.label}: {explain_result(check, res.loc[t].to_dict(), table.at[t, 'currency'] or '')}")
     rows["Market cap"] = table["market_cap_usd"].map(fmt.money)
     rows["Scored year"] = table["fiscal_year"].map(fmt.fiscal_year)
     rows["Inputs on file"] = table["coverage"].map(fmt.pct)

@@ -290,3 +290,26 @@ def test_depreciation_shown_as_two_lines_is_derived_and_ebitda_ignores_the_serve
     assert as_reported[F.EBITDA_D] == 250 + 50
     # 600 / 3 − 600 / 6 = 100 more depreciation, 100 less operating income, the same EBITDA
     assert at3[F.DEPRECIATION] == 150 and at3[F.OPERATING_INCOME] == 150 and at3[F.EBITDA_D] == 300
+
+
+def test_a_check_needing_a_line_the_company_does_not_report_does_not_apply_and_says_why():
+    from metrics.scoring import Adjustments, pillar_scores
+
+    rows = [r for r in FULL if r[2] != "Gross Profit"]  # no gross profit and no cost of revenue: none derivable
+    nr = pd.DataFrame([{"ticker": "A", "field": "Gross Profit", "from_year": 2023, "to_year": 2024,
+                        "reason": "its income statement shows no gross-profit line", "source": "https://example.test"}])
+    plain = score(statements_from(rows), market(A=1e4), universe("A"), FX)
+    known = score(statements_from(rows), market(A=1e4), universe("A"), FX, adjustments=Adjustments(not_reported=nr))
+    assert plain.results["gross_margin"].loc["A", "status"] == "not on file"  # merely not compiled: scores 0
+    gm = known.results["gross_margin"].loc["A"]
+    assert gm["status"] == "n.a." and "not reported by the company" in gm["Not applicable because"]
+    card = scorecard(known, "A", with_history=False)
+    text = next(c["explanation"] for c in card["pillars"]["pricing_power"]["checks"] if c["id"] == "gross_margin")
+    assert text.startswith("Not applicable: Gross Profit not reported by the company")
+    # operating-margin checks still apply: the pillar is judged on what the company reports
+    p = pillar_scores(known.results, known.ctx.index).loc["A"]
+    assert p["pricing_power_applicable"] == 2 and p["pricing_power_status"] == "complete"
+    # a pillar where nothing applies is never a pass (loop exposure excepted: no exposure on record)
+    empty = {cid: frame.assign(status="n.a.", points=np.nan) for cid, frame in known.results.items()}
+    e = pillar_scores(empty, known.ctx.index).loc["A"]
+    assert e["balance_sheet"] == 0.0 and e["loop_exposure"] == 100.0
