@@ -92,6 +92,27 @@ class Scored:
 _FIELD_LABELS = {F.EBITDA_D: "EBITDA", F.FCF_D: "Free cash flow"}
 
 
+def newest_due(statements: pd.DataFrame, index: pd.Index, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """Per company of ``index``, the newest fiscal year whose results are due by ``as_of`` (today when None):
+    ``newest_due_year`` and ``newest_due_period_end``, rolled forward from the newest fiscal year on file
+    (:func:`metrics.financials.newest_due_year`; computed once per distinct year end). Shown beside the score
+    ("FY2026 results (year to 2026-06-30) not on file"), never scored."""
+    out = pd.DataFrame({"newest_due_year": pd.Series(pd.NA, index=index, dtype="Int64"),
+                        "newest_due_period_end": pd.Series(None, index=index, dtype=object)})
+    st = statements[statements["ticker"].isin(index)]
+    if st.empty:
+        return out
+    years = pd.to_numeric(st["fiscal_year"], errors="coerce")
+    last = st.assign(_fy=years).dropna(subset=["_fy"]).sort_values("_fy").drop_duplicates("ticker", keep="last")
+    last = last.set_index("ticker")
+    as_of = as_of if as_of is not None else pd.Timestamp.now()
+    keys = list(zip(last["_fy"].astype(int), last["period_end"].astype(str)))
+    pairs = {k: F.newest_due_year(k[0], k[1], as_of) for k in set(keys)}
+    out.loc[last.index, "newest_due_year"] = pd.array([pairs[k][0] for k in keys], dtype="Int64")
+    out.loc[last.index, "newest_due_period_end"] = [pairs[k][1] for k in keys]
+    return out
+
+
 def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame, fx: pd.DataFrame,
           loop: L.LoopContext | None = None, assumptions: Assumptions | None = None,
           adjustments: Adjustments | None = None, as_of: pd.Timestamp | str | None = None,
@@ -101,6 +122,7 @@ def score(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.DataFrame
     the information date of the scoring years (None = all on file)."""
     ctx = build_context(statements, market, universe, fx, loop, assumptions, adjustments, as_of=as_of,
                         basis=basis, trailing=trailing)
+    ctx.companies = ctx.companies.join(newest_due(statements, ctx.companies.index, as_of))
     return Scored(ctx, run_checks(ctx), statements, market, universe, fx, adjustments, as_of, basis, trailing)
 
 
@@ -216,10 +238,15 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
                         "status": row[f"{pid}_status"], "on_file": int(row[f"{pid}_on_file"]),
                         "applicable": int(row[f"{pid}_applicable"]), "checks": checks}
     scoring_year = None if is_missing(fy) else int(fy)
+    due_year = None if is_missing(comp.get("newest_due_year")) else int(comp["newest_due_year"])
+    due_end = _clean(comp.get("newest_due_period_end"))
     return {
         "ticker": ticker, "name": comp["name"], "segment": comp["segment"], "subsegment": _clean(comp["subsegment"]),
         "currency": cur if isinstance(comp["currency"], str) else None,
         "as_of": _clean(comp["period_end"]), "fiscal_year": scoring_year,
+        "basis_label": str(comp["basis_label"]) if "basis_label" in comp.index else
+        (f"FY{scoring_year}" if scoring_year else "n.a."),
+        "newest_due_year": due_year, "newest_due_period_end": due_end,
         "scoring_note": F.scoring_note(scored.ctx.full_panel, ticker, scoring_year)
         if scored.ctx.full_panel is not None else "",
         "coverage": _clean(comp["coverage"]),

@@ -304,6 +304,33 @@ def scoring_note(full_panel: pd.DataFrame, ticker: str, scoring_year: int | None
     return f"FY{y} partial ({listed} only; {_and(missing)} not on file): scored on FY{scoring_year}."
 
 
+#: days after a fiscal year end by which its results are public: the SEC's 10-K deadline for large accelerated
+#: filers (60 days); every company in the universe releases its results sooner
+RESULTS_DUE_DAYS = 60
+
+
+def newest_due_year(fiscal_year: int | None, period_end: object, as_of: object,
+                    due_days: int = RESULTS_DUE_DAYS) -> tuple[int | None, str | None]:
+    """The newest fiscal year whose results are due by ``as_of``, and its period end (YYYY-MM-DD).
+
+    Rolls ``period_end`` (the end of ``fiscal_year``) forward a year at a time while the next year end plus
+    ``due_days`` is on or before ``as_of``; a year end is approximate by a few days for 52/53-week years.
+    (None, None) when the year or its end is unknown. E.g. (2025, "2025-06-30", "2026-12-03") -> (2026,
+    "2026-06-30"); (2025, "2025-11-02", "2026-12-03") -> (2025, "2025-11-02"): FY2026's results are not due yet.
+    """
+    try:
+        end, today = pd.Timestamp(period_end), pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        return None, None
+    if fiscal_year is None or pd.isna(end) or pd.isna(today):
+        return None, None
+    end, today = end.tz_localize(None) if end.tzinfo else end, today.tz_localize(None) if today.tzinfo else today
+    year, due = int(fiscal_year), pd.Timedelta(days=due_days)
+    while end + pd.DateOffset(years=1) + due <= today:
+        end, year = end + pd.DateOffset(years=1), year + 1
+    return year, end.strftime("%Y-%m-%d")
+
+
 def _and(items: list[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

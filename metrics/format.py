@@ -171,6 +171,18 @@ def age(months: Any) -> str:
     return f"{m} month" if m == 1 else f"{m} months"
 
 
+def hours_ago(hours: Any) -> str:
+    """Time since a fetch in words: 0.4 -> 'less than an hour ago', 3.2 -> '3 h ago', 50 -> '2 days ago'."""
+    if is_missing(hours):
+        return NA
+    h = max(float(hours), 0.0)
+    if h < 1:
+        return "less than an hour ago"
+    if h < 48:
+        return f"{int(h)} h ago"
+    return f"{int(h // 24)} days ago"
+
+
 def precision(step: Any, currency: str | None = None) -> str:
     """The rounding a release states: 1e8 -> 'rounded to 0.1 bn', 1e6 -> 'rounded to 1 m', '' when exact.
 

@@ -198,7 +198,7 @@ def _known(scored, raw: str) -> str:
     ticker = raw.strip().upper()
     if ticker not in scored.ctx.index:
         raise SystemExit(_fail(f"Unknown ticker {raw!r}: not in the Kosmos universe ({len(scored.ctx.index)} "
-                               f"companies). Add it with `python -m data refresh {ticker}`."))
+                               f"companies). Add it with `python -m screens add {ticker}` (fetched live from Yahoo Finance)."))
     return ticker
 
 

@@ -51,8 +51,13 @@ def result_text(result: str) -> str:
 
 
 def check_value(check: dict[str, Any]) -> str:
-    """A check's number as shown: formatted by its unit; '–' when the check does not apply (its number means nothing)."""
-    return "–" if check.get("result") == "n.a." else fmt.format_value(check.get("value"), check.get("unit", ""))
+    """A check's number as shown: formatted by its unit; '–' when the check does not apply and 'n.a.' when an input
+    is not on file (a partial figure, e.g. a share of the amounts known, would read as the answer)."""
+    if check.get("result") == "n.a.":
+        return "–"
+    if check.get("result") == "not on file":
+        return fmt.NA
+    return fmt.format_value(check.get("value"), check.get("unit", ""))
 
 
 def result_css(text: str) -> str:
@@ -363,8 +368,12 @@ def _card_header(c: _Card, card: dict[str, Any]) -> None:
     c.text("header", x0, y0 + 2, f"{card['name']} ({card['ticker']})", size=24, bold=True, width=badge - x0 - 16)
     year = card.get("fiscal_year")
     age = fmt.months_between(card.get("as_of"), pd.Timestamp.now())
-    scored = (f"scored on FY{year} (year to {card['as_of']}, {fmt.age(age)} ago)" if year and card.get("as_of")
-              else "no fiscal year scored")
+    basis = str(card.get("basis_label") or "")
+    if basis.startswith("TTM") and card.get("as_of"):
+        scored = f"scored on {basis} ({fmt.age(age)} ago)"
+    else:
+        scored = (f"scored on FY{year} (year to {card['as_of']}, {fmt.age(age)} ago)" if year and card.get("as_of")
+                  else "no fiscal year scored")
     line2 = " · ".join(x for x in (card.get("segment"), card.get("subsegment"), scored,
                                    f"inputs {coverage_label(card.get('coverage'))}",
                                    f"checks on file {card.get('checks_on_file', 0)} of {card.get('checks_applicable', 0)}",
@@ -470,7 +479,7 @@ def _card_trend(c: _Card, card: dict[str, Any], hist: pd.DataFrame) -> None:
         lines = ["Fewer than two fiscal years on file"]
         for name, s in series.items():
             lines.append(f"{name}: " + (f"{money(s.iloc[-1], cur)} in {fmt.fiscal_year(s.index[-1])}" if len(s)
-                                        else "not reported"))
+                                        else "not on file"))
         _empty(c, "trend", lines)
         return
     c.text("trend", x0 + 12, y0 + 28, "— Revenue", size=11, colour=_BLUE, bold=True)
@@ -555,7 +564,11 @@ def _card_results(c: _Card, card: dict[str, Any], res: dict[str, Any] | None) ->
         c.panel("results", "Newest results")
         note = card.get("scoring_note") or ""
         year = fmt.fiscal_year(card.get("fiscal_year"))
-        if note.startswith("FY") and "partial" in note:
+        due = card.get("newest_due_year")
+        if due and card.get("fiscal_year") and due > card["fiscal_year"] and not note.startswith("FY"):
+            lines = [f"FY{due} results (year to {card.get('newest_due_period_end')}) not on file",
+                     "not in the stored sources yet; a live refresh fetches them"]
+        elif note.startswith("FY") and "partial" in note:
             newer = note.split(" ", 1)[0]
             lines = [f"{newer} results release not on file yet", f"only a few {newer} lines are on file (not scored)"]
         elif note.startswith("No fiscal year"):

@@ -71,11 +71,19 @@ def data_gaps(table: pd.DataFrame) -> pd.Series:
 def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
                         panel: pd.DataFrame | None = None) -> pd.Series:
     """Per company, 'FY2026 results (release, rounded): revenue USD 215.9 bn (+65.2 % vs FY2025), …' when a
-    results release of the scored year or newer is on file ('' otherwise); growth from ``panel`` (the scored
+    results release of the scored year or newer is on file (with "· FY2026 not on file" when a newer year is
+    due); else, when the table's ``newest_due_year`` (:func:`metrics.engine.newest_due`) is newer than the scored
+    year, 'FY2026 results (year to 2026-06-30) not on file'; '' otherwise. Growth from ``panel`` (the scored
     context's (ticker, fiscal year) x statement-label table). Never scored."""
     from screens.charts import newest_results, results_line
 
     out = pd.Series("", index=table.index, dtype=object)
+    due = table[["newest_due_year", "newest_due_period_end"]] if "newest_due_year" in table else None
+    if due is not None:
+        later = (pd.to_numeric(due["newest_due_year"], errors="coerce")
+                 > pd.to_numeric(table["fiscal_year"], errors="coerce")).fillna(False).astype(bool)
+        out[later] = ("FY" + due.loc[later, "newest_due_year"].astype(int).astype(str) + " results (year to "
+                      + due.loc[later, "newest_due_period_end"].astype(str) + ") not on file")
     if results is None or results.empty:
         return out
     tickers = sorted(set(results["ticker"]) & set(table.index))  # a few dozen companies at most
@@ -87,8 +95,13 @@ def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
             for fy, row in block.iterrows():
                 vals = pd.to_numeric(row, errors="coerce").dropna()
                 values[int(fy)] = {**vals.to_dict(), **({"Free Cash Flow": vals["fcf"]} if "fcf" in vals else {})}
-        out[t] = results_line(newest_results(results, t, None if fmt.is_missing(year) else int(year),
-                                             table.at[t, "currency"], values))
+        res = newest_results(results, t, None if fmt.is_missing(year) else int(year), table.at[t, "currency"], values)
+        if not res:
+            continue
+        due_year = due.at[t, "newest_due_year"] if due is not None and t in due.index else None
+        gap = f" · FY{int(due_year)} not on file" if not fmt.is_missing(due_year) and due_year > res["fiscal_year"] \
+            else ""
+        out[t] = results_line(res) + gap
     return out
 
 
@@ -139,16 +152,29 @@ def screen_csv(table: pd.DataFrame, results: pd.DataFrame | None = None, panel: 
 
 # --------------------------------------------------------------------------- the card
 
-def source_label(dataset, ticker: str) -> str:
-    """Where a company's figures come from: the embedded set, Yahoo Finance (with the fetch time) or none."""
+def source_label(dataset, ticker: str, scored=None, now: pd.Timestamp | None = None) -> str:
+    """Where a company's figures come from: the embedded set, Yahoo Finance with the fetch time and its age
+    ("Yahoo Finance, fetched 2026-12-03 14:05 UTC (3 h ago)"; for a company ``scored`` on the trailing basis
+    the trailing rows' fetch time), or none."""
     from data.loader import YAHOO_SOURCE_LABEL
+
+    comp = scored.ctx.companies if scored is not None else pd.DataFrame()
+    basis_label = str(comp.at[ticker, "basis_label"]) if "basis_label" in comp and ticker in comp.index else ""
 
     prov = getattr(dataset, "provenance", None)
     row = prov[prov["ticker"] == ticker] if prov is not None else pd.DataFrame()
     if not row.empty and row.iloc[0]["origin"] == "yahoo":
-        ts = pd.Timestamp(row.iloc[0]["fetched_at"])
-        stale = " (stale)" if bool(row.iloc[0]["stale"]) else ""
-        return f"{YAHOO_SOURCE_LABEL}, fetched {ts.strftime('%Y-%m-%d %H:%M')} UTC{stale}"
+        first = row.iloc[0]
+        ts = pd.Timestamp(first["fetched_at"])
+        ttm_at = first.get("trailing_fetched_at")
+        if str(basis_label).startswith("TTM") and ttm_at is not None and not pd.isna(ttm_at):
+            ts = pd.Timestamp(ttm_at)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+        now = now.tz_localize("UTC") if now.tzinfo is None else now
+        ago = fmt.hours_ago((now - ts).total_seconds() / 3600)
+        stale = " (stale)" if bool(first["stale"]) else ""
+        return f"{YAHOO_SOURCE_LABEL}, fetched {ts.strftime('%Y-%m-%d %H:%M')} UTC ({ago}){stale}"
     if not row.empty and row.iloc[0]["origin"] == "none":
         return "No figures (not in the embedded set; refresh to fetch live)"
     return EMBEDDED_LABEL
@@ -167,7 +193,7 @@ def card_and_figure(scored, ticker: str, weights: Mapping[str, float] | None = N
     from metrics.engine import history, scorecard
     from screens.charts import scorecard_figure
 
-    label = source_label(dataset, ticker) if dataset is not None else EMBEDDED_LABEL
+    label = source_label(dataset, ticker, scored) if dataset is not None else EMBEDDED_LABEL
     card = scorecard(scored, ticker, weights, relative, label, with_history=True)
     loop = scored.ctx.loop
     fig = scorecard_figure(card, history(scored, ticker), loop.graph if loop is not None else None,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from data.loader import Dataset, load_dataset
 from data.loop import load_concentration, load_deals
+from metrics import format as fmt
 from metrics import loop as L
 from metrics.engine import Scored, score
 from metrics.scoring import Adjustments, Assumptions
@@ -107,11 +108,11 @@ def freshness(dataset: Dataset, scored: Scored, now: pd.Timestamp | None = None,
     months = out["months_since_period_end"]
     period = ("period ended " + out["period_end"].fillna("") + ", " + months.map(_months_ago)).where(end.notna(),
                                                                                                      "no period scored")
-    hours = out["hours_since_refresh"].map(lambda h: "" if pd.isna(h) else f"fetched {_hours_ago(h)}")
+    hours = out["hours_since_refresh"].map(lambda h: "" if pd.isna(h) else f"fetched {fmt.hours_ago(h)}")
     hours = hours.where(fetched.notna(), np.where(out["origin"] == "embedded", "embedded data set (no live refresh)",
                                                   "no figures"))
     out["age_text"] = period + " · " + hours
-    ago = out["hours_since_refresh"].map(lambda h: "" if pd.isna(h) else f" ({_hours_ago(h)})")
+    ago = out["hours_since_refresh"].map(lambda h: "" if pd.isna(h) else f" ({fmt.hours_ago(h)})")
     since = months.map(lambda m: "" if pd.isna(m) else f" · period ended {_months_ago(m)}")
     out["card_text"] = out["basis_text"] + ago.where(fetched.notna(), "") + since.where(end.notna(), "")
     return out
@@ -124,11 +125,3 @@ def _months_ago(m: float) -> str:
         return "less than a month ago"
     n = int(m)
     return f"{n} month{'s' if n != 1 else ''} ago"
-
-
-def _hours_ago(h: float) -> str:
-    if h < 1:
-        return "less than an hour ago"
-    if h < 48:
-        return f"{int(h)} h ago"
-    return f"{int(h // 24)} days ago"

@@ -54,7 +54,7 @@ def render() -> None:
     choice = st.selectbox("Company", options, index=options.index(ticker), format_func=lambda t: labels.get(t, t))
     st.session_state["ticker"] = choice
     state.sync_query_params(ticker=choice)
-    card = scorecard(sc, choice, controls.weights, controls.relative, source_label(ds, choice), with_history=False)
+    card = scorecard(sc, choice, controls.weights, controls.relative, source_label(ds, choice, sc), with_history=False)
     _header(card, controls.relative)
     _newest_results(card, getattr(ds, "results", None))
 
@@ -107,11 +107,15 @@ def _header(card: dict, relative: bool) -> None:
         c3.caption(f"Range {rng} (checks not on file as fails – as passes)")
     if card.get("provisional_note"):
         c3.caption(f":material/warning: {state.md_escape(card['provisional_note'])}")
-    as_of = f"FY{card['fiscal_year']}" if card["fiscal_year"] else fmt.NA
+    on_ttm = str(card.get("basis_label", "")).startswith("TTM")
+    as_of = "TTM" if on_ttm else (f"FY{card['fiscal_year']}" if card["fiscal_year"] else fmt.NA)
     months = fmt.months_between(card["as_of"], pd.Timestamp.now())
-    c4.metric("Scored on", as_of, help="The latest fiscal year whose income statement, cash-flow statement and "
-              "balance sheet are all on file. " + (card["scoring_note"] or ""))
-    c4.caption(f"Year to {card['as_of'] or fmt.NA} ({fmt.age(months)} ago) · inputs {coverage_label(card['coverage'])}"
+    c4.metric("Scored on", as_of, help=("Trailing twelve months (Yahoo's TTM income statement and cash flow) and "
+              "the latest quarter's balance sheet; multi-year checks use the annual history. " if on_ttm else
+              "The latest fiscal year whose income statement, cash-flow statement and balance sheet are all on file. ")
+              + (card["scoring_note"] or ""))
+    period = state.md_escape(card["basis_label"]) if on_ttm else f"Year to {card['as_of'] or fmt.NA}"
+    c4.caption(f"{period} ({fmt.age(months)} ago) · inputs {coverage_label(card['coverage'])}"
                f" · checks on file {card['checks_on_file']} of {card['checks_applicable']} · rank {card['rank']} of "
                f"{card['of']} · {'sector-relative' if relative else 'absolute'} scores · source: "
                f"{state.md_escape(card['data_source'])}")
@@ -158,13 +162,22 @@ def _newest_results(card: dict, results) -> None:
     """'FY2026 results (release, rounded)': the headline figures of the newest year, with their stated precision
     and growth against the scored year; never scored."""
     res = card_results(results, card)
+    due, end = card.get("newest_due_year"), card.get("newest_due_period_end")
+    newest = res["fiscal_year"] if res else card.get("fiscal_year")
+    missing = (f"FY{due} (year to {end}) is due by now (results within 60 days of the year end), but neither its "
+               "statements nor its results release are in the embedded data set: the stored sources do not hold it "
+               "yet. A live refresh fetches it." if due and newest and due > newest else "")
     if not res:
+        if missing:
+            st.info(missing, icon=":material/hourglass_empty:")
         return
     with st.container(border=True):
         st.markdown(f"**{res['title']}** · released {state.md_escape(res['released'] or 'n.a.')} · shown for "
                     "information, never "
                     f"scored (the score uses {fmt.fiscal_year(card['fiscal_year'])})")
         st.table(results_rows(res), hide_index=True, border="horizontal")
+        if missing:
+            st.caption(f":material/hourglass_empty: {missing}")
 
 
 def check_rows(card: dict) -> pd.DataFrame:

@@ -115,7 +115,8 @@ def render() -> None:
                            mime="text/csv", on_click="ignore", icon=":material/download:",
                            help="Every column of the table, numbers in the units named in each header (scores 0–100, "
                                 "USD bn, %, x, months), RFC 4180, safe to open in a spreadsheet.")
-    view, cfg = ranked_view(result, sc.ctx.panel, results, controls.relative)
+    view, cfg = ranked_view(result, sc.ctx.panel, results, controls.relative,
+                            state.freshness_table(texts=False)["hours_since_refresh"])
     # Lazy tabs: only the open tab runs, so the first paint needs no plotly.js (4.7 MB of JavaScript).
     table_tab, map_tab, scatter_tab, history_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")
     if table_tab.open is not False:
@@ -150,19 +151,23 @@ def filters_label(ss) -> str:
 
 
 #: the ranked table's columns, left to right: what a reader needs first fits 1600x900 without scrolling sideways
-RANKED_COLUMNS = ["rank", "name", "grade", "composite", *PILLARS, "fy", "age_months", "range", "not_scored",
+RANKED_COLUMNS = ["rank", "name", "grade", "composite", *PILLARS, "fy", "age_months", "fetched", "range", "not_scored",
                   "market_cap_bn", "newest_results", "coverage_pct", "nd_ebitda", "fcf_margin", "gross_margin",
                   "segment", "on_cycle", "revenue_hist", "fcf_hist"]
 
 
-def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bool = False) -> tuple[pd.DataFrame, dict]:
+def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bool = False,
+                hours_since_refresh: pd.Series | None = None) -> tuple[pd.DataFrame, dict]:
     """The ranked table as shown: scores as bars, every other number formatted by metrics.format ('n.a.' when
-    missing), labels in words with a tooltip each."""
+    missing), labels in words with a tooltip each. ``hours_since_refresh`` (by ticker; NaN = embedded figures)
+    fills the "Fetched" column."""
     view = result.copy()
     view["market_cap_bn"] = view["market_cap_usd"] / 1e9
     view["revenue_hist"] = history_lists(panel, F.REVENUE, view.index)
     view["fcf_hist"] = history_lists(panel, F.FCF_D, view.index)
-    view["fy"] = text_column(view["fiscal_year"], fmt.fiscal_year)
+    view["fy"] = scored_on(view)
+    hours = (hours_since_refresh if hours_since_refresh is not None else pd.Series(dtype=float)).reindex(view.index)
+    view["fetched"] = [fmt.hours_ago(h) if not pd.isna(h) else "embedded set" for h in hours]
     view["age_months"] = months_since_period_end(view["period_end"]).astype(float)
     view["coverage_pct"] = view["coverage"] * 100
     view["nd_ebitda"] = text_column(view["net_debt_to_ebitda"], fmt.times)
@@ -183,9 +188,14 @@ def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bo
                                                      width=105),
         **{p: st.column_config.ProgressColumn(f"{PILLAR_SHORT[p]}{mode}", min_value=0, max_value=100, format="%.0f",
                                               help=HELP[p], width=105) for p in PILLARS},
-        "fy": st.column_config.TextColumn("Scored year", width=78, help="The latest fiscal year whose income statement, "
-                                          "cash-flow statement and balance sheet are all on file (a newer partial year "
-                                          "is not scored)."),
+        "fy": st.column_config.TextColumn("Scored on", width=96, help="FY: the latest fiscal year whose income "
+                                          "statement, cash-flow statement and balance sheet are all on file (a newer "
+                                          "partial year is not scored). TTM: trailing twelve months to that date from a "
+                                          "live refresh, with the latest quarter's balance sheet (multi-year checks use "
+                                          "the annual history)."),
+        "fetched": st.column_config.TextColumn("Fetched", width=96, help="Time since the company's figures were "
+                                               "fetched from Yahoo Finance ('embedded set': the sourced figures shipped "
+                                               "with Kosmos, no live refresh)."),
         "age_months": st.column_config.NumberColumn("Age", format="%d months", width=82,
                                                     help="Months since the scored year's period end: how old the "
                                                          "scored figures are."),
@@ -210,6 +220,16 @@ def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bo
         "fcf_hist": st.column_config.LineChartColumn("FCF by year (reporting currency)"),
     }
     return view[RANKED_COLUMNS], cfg
+
+
+def scored_on(table: pd.DataFrame) -> pd.Series:
+    """'FY2025', or 'TTM to 2026-09-30' on the trailing basis (the balance-sheet date is in the scorecard)."""
+    fy = text_column(table["fiscal_year"], fmt.fiscal_year)
+    if "basis_label" not in table:
+        return fy
+    label = table["basis_label"].astype(str)
+    ttm = label.str.startswith("TTM")
+    return fy.where(~ttm, label.str.split(" · ").str[0])
 
 
 def not_scored(table: pd.DataFrame) -> pd.Series:

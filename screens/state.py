@@ -477,18 +477,11 @@ def yahoo_reachability() -> str | None:
     return live.yahoo_reachable(timeout_s=2.0)
 
 
-def freshness_table() -> pd.DataFrame:
+def freshness_table(texts: bool = True) -> pd.DataFrame:
     """Per company of the current scores: basis_label, period_end, months_since_period_end, fetched_at,
     hours_since_refresh, basis_text ("TTM to … · balance sheet … · fetched … UTC") and age_text (for the
     screener's columns and the card's header; see :func:`screens.model.freshness`)."""
-    return freshness(dataset(), scored())
-
-
-def freshness_of(ticker: str) -> str:
-    """'TTM to 2026-09-30 · balance sheet 2026-09-30 · fetched 2026-12-03 14:05 UTC (3 h ago) · period ended
-    2 months ago' for one company ('' when it is not scored)."""
-    table = freshness_table()
-    return str(table.at[ticker, "card_text"]) if ticker in table.index else ""
+    return freshness(dataset(), scored(), texts=texts)
 
 
 def _newest_fetch(ds: Dataset) -> pd.Timestamp | None:

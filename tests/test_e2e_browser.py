@@ -182,7 +182,7 @@ def test_first_screens_at_1600x900_show_readable_tables(server):
         page.wait_for_timeout(800)
         grid = page.evaluate(GRID_TEXT)[0]
         need = ["Company", "Grade", "Composite", "Balance sheet", "Free cash flow", "Pricing power", "Loop exposure",
-                "Scored year", "Age"]
+                "Scored on", "Age"]
         assert grid["headers"][:len(need) + 2] == ["Ticker", "#", *need]
         assert len(grid["headers"]) > len(need) + 2  # a column after Age is drawn: Age is wholly in view
         assert grid["top"] < 450 and grid["rows"] >= 10  # the ranked table is the first screen

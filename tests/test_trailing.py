@@ -306,3 +306,52 @@ def test_empty_trailing_frame_has_the_canonical_columns():
     e = empty_trailing()
     assert e.empty and list(e.columns) == TRAILING_COLUMNS
     assert TickerOutcome("X", STATUS_OK, "complete").trailing == ""  # not attempted until fetched
+
+
+@pytest.mark.usefixtures("clear_streamlit_caches")
+def test_screener_and_scorecard_show_the_trailing_basis_and_the_age_of_the_fetch(stub, isolated_cache):
+    """Issue 18 point 3: the screener's "Scored on" / "Fetched" columns and the scorecard header say which basis
+    each company is scored on and how old its figures are; the card image says the same."""
+    from screens.export import card_and_figure
+
+    _refresh(stub, ["MSFT"], Cache(isolated_cache))
+    ds = load_dataset()
+    sc = build_scored(ds, basis="ttm")
+    ttm_end = _of(ds.trailing, "MSFT", "ttm")["period_end"].iloc[0]
+    at = run_app({"basis": "ttm"})
+    assert not at.exception
+    grid = at.dataframe[0].value
+    assert grid.at["MSFT", "fy"] == f"TTM to {ttm_end}"
+    assert grid.at["MSFT", "fetched"] in ("less than an hour ago", "1 h ago")
+    assert grid.at["ORCL", "fy"] == f"FY{int(sc.ctx.companies.at['ORCL', 'fiscal_year'])}"
+    assert grid.at["ORCL", "fetched"] == "embedded set"
+    at.query_params["ticker"] = "MSFT"
+    at.switch_page("screens/scorecard.py").run()
+    assert not at.exception
+    assert next(m for m in at.metric if m.label == "Scored on").value == "TTM"
+    header = " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes
+    assert f"TTM to {ttm_end} · balance sheet" in header and "Yahoo Finance, fetched" in header
+    assert "less than an hour ago" in header or "1 h ago" in header
+    card, fig = card_and_figure(sc, "MSFT", dataset=ds)
+    texts = [a.text for a in fig.layout.annotations]
+    assert any(t.startswith("scored on TTM to") or f"scored on TTM to {ttm_end}" in t for t in texts)
+    assert any("Yahoo Finance, fetched" in t for t in texts)
+
+
+def test_source_label_names_the_trailing_fetch_time_and_its_age():
+    from types import SimpleNamespace
+
+    from screens.export import EMBEDDED_LABEL, source_label
+
+    prov = pd.DataFrame([{"ticker": "A", "origin": "yahoo", "fetched_at": pd.Timestamp("2026-12-01 08:00", tz="UTC"),
+                          "trailing_fetched_at": pd.Timestamp("2026-12-03 09:00", tz="UTC"), "stale": False},
+                         {"ticker": "B", "origin": "embedded", "fetched_at": pd.NaT, "trailing_fetched_at": pd.NaT,
+                          "stale": False}])
+    ds = SimpleNamespace(provenance=prov)
+    now = pd.Timestamp("2026-12-03 12:30", tz="UTC")
+    ttm = SimpleNamespace(ctx=SimpleNamespace(companies=pd.DataFrame({"basis_label": ["TTM to 2026-09-30"]},
+                                                                     index=["A"])))
+    annual = SimpleNamespace(ctx=SimpleNamespace(companies=pd.DataFrame({"basis_label": ["FY2025"]}, index=["A"])))
+    assert source_label(ds, "A", ttm, now).endswith("fetched 2026-12-03 09:00 UTC (3 h ago)")
+    assert source_label(ds, "A", annual, now).endswith("fetched 2026-12-01 08:00 UTC (2 days ago)")
+    assert source_label(ds, "B", annual, now) == EMBEDDED_LABEL

@@ -1,0 +1,89 @@
+"""The newest fiscal year due (issue 16 point 3): which year's results should be public by a date, and every card
+and screener row says when that year is neither complete on file nor covered by a results release."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from metrics.financials import RESULTS_DUE_DAYS, newest_due_year
+
+
+@pytest.mark.parametrize("fy, end, as_of, due", [
+    (2025, "2025-06-30", "2026-12-01", (2026, "2026-06-30")),   # June year end: FY2026 results out in July 2026
+    (2025, "2025-11-02", "2026-12-01", (2025, "2025-11-02")),   # November year end: FY2026 not due until January
+    (2025, "2025-09-28", "2026-11-26", (2025, "2025-09-28")),   # 59 days after the year end: not due yet
+    (2025, "2025-09-28", "2026-11-27", (2026, "2026-09-28")),   # 60 days: due
+    (2023, "2023-04-30", "2026-12-01", (2026, "2026-04-30")),   # several years behind: rolls forward each year
+    (2026, "2026-01-25", "2026-12-01", (2026, "2026-01-25")),   # newest year on file is the newest due
+])
+def test_the_newest_due_year_rolls_forward_while_its_results_are_due(fy, end, as_of, due):
+    assert RESULTS_DUE_DAYS == 60
+    assert newest_due_year(fy, end, as_of) == due
+
+
+@pytest.mark.parametrize("fy, end", [(None, "2025-12-31"), (2025, None), (2025, "not a date")])
+def test_an_unknown_year_or_period_end_gives_no_due_year(fy, end):
+    assert newest_due_year(fy, end, "2026-12-01") == (None, None)
+
+
+@pytest.fixture(scope="module")
+def scored():
+    from data.loader import load_dataset
+    from screens.model import build_scored
+
+    ds = load_dataset(use_cache=False)
+    return ds, build_scored(ds)
+
+
+def test_every_company_has_a_due_year_no_older_than_its_newest_year_on_file(scored):
+    ds, sc = scored
+    table = sc.table()
+    on_file = ds.statements.groupby("ticker")["fiscal_year"].max()
+    due = table["newest_due_year"].astype(float)
+    assert due.notna().all()
+    assert (due >= on_file.reindex(table.index).astype(float)).all()
+    assert (due >= table["fiscal_year"].astype(float)).all()
+
+
+def test_a_due_year_without_statements_or_release_is_named_on_the_screener_and_the_card(scored):
+    from metrics.engine import history
+    from screens.charts import scorecard_figure
+    from screens.export import card_and_figure, newest_results_text, results_of
+
+    ds, sc = scored
+    table = sc.table().copy()
+    fy = int(table.at["MSFT", "fiscal_year"])
+    table.loc["MSFT", ["newest_due_year", "newest_due_period_end"]] = [fy + 1, f"{fy + 1}-06-30"]
+    text = newest_results_text(table, results_of(ds), sc.ctx.panel)
+    msft_has_release = (results_of(ds)["ticker"] == "MSFT").any()
+    if not msft_has_release:
+        assert text["MSFT"] == f"FY{fy + 1} results (year to {fy + 1}-06-30) not on file"
+    else:
+        assert f"FY{fy + 1}" in text["MSFT"]
+    # a company whose due year is its scored year shows nothing about a gap
+    same = table.index[(table["newest_due_year"].astype(float) == table["fiscal_year"].astype(float))]
+    assert not any("not on file" in text[t] for t in same)
+    card, _ = card_and_figure(sc, "MSFT", dataset=ds)
+    gap = {**card, "newest_due_year": fy + 1, "newest_due_period_end": f"{fy + 1}-06-30", "scoring_note": ""}
+    texts = [a.text for a in scorecard_figure(gap, history(sc, "MSFT"), None).layout.annotations]
+    if not msft_has_release:
+        assert f"FY{fy + 1} results (year to {fy + 1}-06-30) not on file" in texts
+    none = {**card, "newest_due_year": fy, "scoring_note": ""}
+    texts = [a.text for a in scorecard_figure(none, history(sc, "MSFT"), None).layout.annotations]
+    assert not any("results (year to" in t for t in texts)
+
+
+def test_a_release_older_than_the_due_year_says_the_due_year_is_missing(scored):
+    from screens.export import newest_results_text
+
+    ds, sc = scored
+    table = sc.table().copy()
+    fy = int(table.at["NVDA", "fiscal_year"])
+    results = pd.DataFrame([{"ticker": "NVDA", "fiscal_year": fy, "period_end": "x", "currency": "USD",
+                             "field": "Total Revenue", "value": 1e11, "precision": 1e8, "stated": "$100.0 billion",
+                             "released": "2025-02-26", "source": "https://example.test", "note": "", "kind": "release"}])
+    table.loc["NVDA", "newest_due_year"] = fy + 2
+    line = newest_results_text(table, results, sc.ctx.panel)["NVDA"]
+    assert line.startswith(f"FY{fy} results (release, rounded): revenue USD 100.0 bn")
+    assert line.endswith(f" · FY{fy + 2} not on file")
