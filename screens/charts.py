@@ -196,25 +196,29 @@ def newest_results(results: pd.DataFrame | None, ticker: str, scored_year: int |
     Shown for information, never scored. None when the company has no such release."""
     if results is None or results.empty or "ticker" not in results:
         return None
-    rows = results[results["ticker"] == ticker]
-    if rows.empty:
+    mine = results[results["ticker"] == ticker]
+    rows = [dict(zip(mine.columns, v)) for v in mine.itertuples(index=False, name=None)]
+    rows = [r for r in rows if not is_missing(pd.to_numeric(r.get("fiscal_year"), errors="coerce"))]
+    if not rows:
         return None
-    years = pd.to_numeric(rows["fiscal_year"], errors="coerce")
-    year = int(years.max())
+    year = int(max(float(r["fiscal_year"]) for r in rows))
     if scored_year is not None and year < int(scored_year):
         return None
-    rows = rows[years == year]
-    if "precision" in rows:  # one row per line: the most precise statement, then the newest
-        step = pd.to_numeric(rows["precision"], errors="coerce").fillna(np.inf)
-        rows = rows.assign(_p=step).sort_values(["_p", "released"] if "released" in rows else ["_p"],
-                                                ascending=[True, False][: 2 if "released" in rows else 1])
-        rows = rows.drop_duplicates("field")
+    rows = [r for r in rows if int(float(r["fiscal_year"])) == year]
+    # one row per line: the most precise statement, then the newest release
+    def _step(r: dict) -> float:
+        p = pd.to_numeric(r.get("precision"), errors="coerce")
+        return np.inf if is_missing(p) else float(p)
+    rows.sort(key=lambda r: _text(r.get("released")), reverse=True)
+    rows.sort(key=_step)
+    best: dict[str, dict] = {}
+    for r in rows:
+        best.setdefault(r["field"], r)
     base_year = year - 1 if scored_year is None or year == int(scored_year) else int(scored_year)
     before = (values or {}).get(base_year, {})
     order = {f: i for i, f in enumerate(RESULT_FIELDS)}
-    rows = rows.assign(_o=rows["field"].map(order).fillna(99)).sort_values("_o")
     out = []
-    for r in rows.to_dict("records"):
+    for r in sorted(best.values(), key=lambda r: order.get(r["field"], 99)):
         cur = r.get("currency") if isinstance(r.get("currency"), str) else (currency or "")
         prev, now = before.get(r["field"]), r.get("value")
         growth = (float(now) - float(prev)) / abs(float(prev)) \

@@ -68,6 +68,23 @@ def data_gaps(table: pd.DataFrame) -> pd.Series:
     return joined
 
 
+def _values_by_year(panel: pd.DataFrame | None, tickers: list[str]) -> dict[str, dict[int, dict[str, float]]]:
+    """ticker -> fiscal year -> statement label -> value from the scored panel (FCF also as 'Free Cash Flow'),
+    for the growth of a results release against a scored year; one pass over the panel's rows."""
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    if panel is None or not tickers:
+        return out
+    sub = panel[panel.index.get_level_values("ticker").isin(tickers)]
+    sub = sub.select_dtypes("number")
+    cols, arr = list(sub.columns), sub.to_numpy(dtype=float)
+    for (t, fy), row in zip(sub.index, arr):
+        vals = {c: float(v) for c, v in zip(cols, row) if np.isfinite(v)}
+        if "fcf" in vals:
+            vals["Free Cash Flow"] = vals["fcf"]
+        out.setdefault(t, {})[int(fy)] = vals
+    return out
+
+
 def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
                         panel: pd.DataFrame | None = None) -> pd.Series:
     """Per company, 'FY2026 results (release, rounded): revenue USD 215.9 bn (+65.2 % vs FY2025), …' when a
@@ -86,16 +103,12 @@ def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
                       + due.loc[later, "newest_due_period_end"].astype(str) + ") not on file")
     if results is None or results.empty:
         return out
-    tickers = sorted(set(results["ticker"]) & set(table.index))  # a few dozen companies at most
-    for t in tickers:
+    by_ticker = dict(tuple(results[results["ticker"].isin(table.index)].groupby("ticker")))
+    values = _values_by_year(panel, list(by_ticker))
+    for t, rows in sorted(by_ticker.items()):  # a few dozen companies at most
         year = table.at[t, "fiscal_year"]
-        values: dict[int, dict[str, float]] = {}
-        if panel is not None and t in panel.index.get_level_values("ticker"):
-            block = panel.xs(t, level="ticker")
-            for fy, row in block.iterrows():
-                vals = pd.to_numeric(row, errors="coerce").dropna()
-                values[int(fy)] = {**vals.to_dict(), **({"Free Cash Flow": vals["fcf"]} if "fcf" in vals else {})}
-        res = newest_results(results, t, None if fmt.is_missing(year) else int(year), table.at[t, "currency"], values)
+        res = newest_results(rows, t, None if fmt.is_missing(year) else int(year), table.at[t, "currency"],
+                             values.get(t, {}))
         if not res:
             continue
         due_year = due.at[t, "newest_due_year"] if due is not None and t in due.index else None
