@@ -187,12 +187,17 @@ RESULT_FIELDS = {"Total Revenue": "Revenue", "Net Income": "Net income", "Operat
                  "Cash And Cash Equivalents": "Cash", "Total Debt": "Total debt", "Long Term Debt": "Long-term debt"}
 
 
+#: lines stored as negative cash outflows: their growth is that of the amount spent ("capex +26 %" = spent more)
+OUTFLOW_FIELDS = frozenset({"Capital Expenditure"})
+
+
 def newest_results(results: pd.DataFrame | None, ticker: str, scored_year: int | None, currency: str | None,
                    values: Mapping[int, Mapping[str, float]] | None = None) -> dict[str, Any] | None:
     """The headline results of a company's newest fiscal year from its results release, when that year is the
     scored one or newer: ``{"fiscal_year", "title", "released", "vs", "rows": [{label, value, growth, precision,
-    stated, kind, source}]}``. Growth is against the scored year (or, for a release of the scored year itself, the
-    year before) from ``values`` (fiscal year -> statement label -> value; free cash flow as "Free Cash Flow").
+    stated, kind, source}]}``. Growth (for capex: of the amount spent) is against the scored year (or, for a release
+    of the scored year itself, the year before) from ``values`` (fiscal year -> statement label -> value; free cash
+    flow as "Free Cash Flow").
     Shown for information, never scored. None when the company has no such release."""
     if results is None or results.empty or "ticker" not in results:
         return None
@@ -221,8 +226,12 @@ def newest_results(results: pd.DataFrame | None, ticker: str, scored_year: int |
     for r in sorted(best.values(), key=lambda r: order.get(r["field"], 99)):
         cur = r.get("currency") if isinstance(r.get("currency"), str) else (currency or "")
         prev, now = before.get(r["field"]), r.get("value")
-        growth = (float(now) - float(prev)) / abs(float(prev)) \
-            if not is_missing(prev) and float(prev) != 0 and not is_missing(now) else None
+        if r["field"] in OUTFLOW_FIELDS and not is_missing(prev) and not is_missing(now):
+            prev, now_g = abs(float(prev)), abs(float(now))  # growth of the spending, not of a negative number
+        else:
+            now_g = now
+        growth = (float(now_g) - float(prev)) / abs(float(prev)) \
+            if not is_missing(prev) and float(prev) != 0 and not is_missing(now_g) else None
         out.append({"field": r["field"], "label": RESULT_FIELDS.get(r["field"], str(r["field"])),
                     "value": money(now, cur), "growth": fmt.change_pct(growth) if growth is not None else fmt.NA,
                     "precision": fmt.precision(r.get("precision"), cur), "stated": _text(r.get("stated")),

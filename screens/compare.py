@@ -27,7 +27,13 @@ def compare_rows(sc, table: pd.DataFrame, picked: list[str]) -> tuple[pd.DataFra
     for key, cid in CARD_METRICS.items():
         check = CHECKS_BY_ID[cid]
         res = sc.results[cid].reindex(picked)
-        rows[check.label] = res["value"].map(lambda v, u=check.unit: fmt.format_value(v, u))
+        cells = res["value"].map(lambda v, u=check.unit: fmt.format_value(v, u))
+        status = res["status"] if "status" in res else pd.Series("", index=res.index)
+        reason = status.map({"n.a.": f"{fmt.NA} (does not apply)", "not on file": f"{fmt.NA} (not on file)"})
+        if "Not reported" in res:  # a line the company's statements do not show (sourced not-reported table)
+            told = res["Not reported"].map(lambda x: isinstance(x, str) and bool(x))
+            reason = reason.where(~(told & status.eq("n.a.")), f"{fmt.NA} (not reported by the company)")
+        rows[check.label] = cells.where(~status.isin(["n.a.", "not on file"]), reason)
         for t in picked:
             if is_missing(res.at[t, "value"]):
                 why.append(f"{t} · {check.label}: {explain_result(check, res.loc[t].to_dict(), table.at[t, 'currency'] or '')}")

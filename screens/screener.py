@@ -111,7 +111,9 @@ def render() -> None:
         st.info("No company matches these filters. Loosen a threshold, clear the segment filter, or pick the "
                 "'Article criteria' preset. Remember: a missing value never passes a threshold.", icon=":material/filter_alt_off:")
         return
-    button.download_button("Download as CSV", screen_csv(result, results, sc.ctx.panel), file_name="kosmos_screen.csv",
+    panel = sc.ctx.panel
+    # built when pressed (a callable), not on every render
+    button.download_button("Download as CSV", lambda: screen_csv(result, results, panel), file_name="kosmos_screen.csv",
                            mime="text/csv", on_click="ignore", icon=":material/download:",
                            help="Every column of the table, numbers in the units named in each header (scores 0–100, "
                                 "USD bn, %, x, months), RFC 4180, safe to open in a spreadsheet.")

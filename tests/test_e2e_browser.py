@@ -55,6 +55,9 @@ def test_screener_then_scorecard_by_share_link(server):
         page.get_by_role("tab", name="Heat map").click()
         page.wait_for_function(RENDERED, arg=CHARTS, timeout=60_000)
         assert "Market map" in page.locator('[data-testid="stPlotlyChart"]').first.text_content()
+        with page.expect_download() as csv_dl:  # the CSV is built when pressed, and is the CLI's file
+            page.get_by_role("button", name="Download as CSV").click()
+        in_app_csv = Path(csv_dl.value.path()).read_bytes()
         page.goto(f"{url}/scorecard?ticker=NVDA&preset=Article+criteria&w=1,1,1,1&mode=absolute&gpu=3&debt=adjusted")
         page.wait_for_function(RENDERED, arg=GRID, timeout=60_000)  # the card is native: no plotly.js needed
         assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
@@ -87,6 +90,11 @@ def test_screener_then_scorecard_by_share_link(server):
     assert res.returncode == 0, res.stderr.decode()[-400:]
     assert in_app[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", in_app[16:24]) == (1600, 900)
     assert in_app == cli.read_bytes()  # the picture shared from the browser is the CLI's picture
+    res = subprocess.run([sys.executable, "-m", "screens", "score", "--csv"], cwd=ROOT, capture_output=True,
+                         timeout=180, env={**os.environ, "KOSMOS_CACHE_DIR": cache})
+    assert res.returncode == 0, res.stderr.decode()[-400:]
+    assert in_app_csv.split(b"\r\n", 1)[0].startswith(b"ticker") and in_app_csv.count(b"\r\n") == 35  # 34 + header
+    assert in_app_csv == res.stdout  # the screener's download is `python -m screens score --csv`
     hosts = {urlsplit(u).hostname for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
     assert requested and hosts == {"127.0.0.1"}, hosts  # the offline default run asks nothing of the internet
 

@@ -87,3 +87,18 @@ def test_a_release_older_than_the_due_year_says_the_due_year_is_missing(scored):
     line = newest_results_text(table, results, sc.ctx.panel)["NVDA"]
     assert line.startswith(f"FY{fy} results (release, rounded): revenue USD 100.0 bn")
     assert line.endswith(f" · FY{fy + 2} not on file")
+
+
+def test_capex_growth_is_the_growth_of_the_amount_spent():
+    from screens.charts import newest_results
+
+    results = pd.DataFrame([{"ticker": "X", "fiscal_year": 2025, "period_end": "2025-12-31", "currency": "USD",
+                             "field": "Capital Expenditure", "value": -12e9, "precision": 1e8, "stated": "$12.0 billion",
+                             "released": "2026-01-30", "source": "https://example.test", "note": "", "kind": "release"},
+                            {"ticker": "X", "fiscal_year": 2025, "period_end": "2025-12-31", "currency": "USD",
+                             "field": "Net Income", "value": -2e9, "precision": 1e8, "stated": "$(2.0) billion",
+                             "released": "2026-01-30", "source": "https://example.test", "note": "", "kind": "release"}])
+    res = newest_results(results, "X", 2024, "USD", {2024: {"Capital Expenditure": -8e9, "Net Income": 1e9}})
+    rows = {r["field"]: r for r in res["rows"]}
+    assert rows["Capital Expenditure"]["growth"] == "+50.0 %"  # spent 12 bn after 8 bn
+    assert rows["Net Income"]["growth"] == "−300.0 %"  # from a 1 bn profit to a 2 bn loss

@@ -140,6 +140,10 @@ def test_compare_and_methodology_tables():
     radar = json.loads(at.get("plotly_chart")[0].proto.spec)
     gev = next(t for t in radar["data"] if t["name"] == "GEV")
     assert None in gev["r"] and 0 not in gev["r"][:3]  # pillars with too little on file are gaps, not 0
+    side = at.dataframe[0].value.set_index("Measure")
+    assert side.at["Gross margin", "ORCL"] == "n.a. (not reported by the company)"  # Oracle shows no gross profit
+    assert side.at["Current ratio", "GEV"] == "n.a. (not on file)"
+    assert side.at["Gross margin", "MSFT"].endswith(" %")
     at.switch_page("screens/methodology.py").run()
     assert not at.exception and not all_problems(at), all_problems(at)
 
