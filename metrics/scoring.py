@@ -152,13 +152,13 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     panel = _company_year_panel(real_panel, keys, plain=years == "scoring")
     latest = F.scoring_rows(panel)
     keys = keys.set_index("key")
-    keys = keys[keys.index.isin(latest.index)]
+    keys = keys[_member(keys.index, latest.index)]
     if years == "scoring":  # a company without any figure still gets its (empty) row
-        absent = uni.index[~uni.index.isin(keys.index)]
+        absent = uni.index[~_member(uni.index, keys.index)]
         if len(absent):
             keys = pd.concat([keys, pd.DataFrame({"ticker": absent, "fiscal_year": np.nan, "scoring": True,
                                                   "period_end": None, "next_period_end": pd.NaT}, index=absent)])
-        keys = keys.reindex(uni.index[uni.index.isin(keys.index)])
+        keys = keys.reindex(uni.index[_member(uni.index, keys.index)])
     index = pd.Index(keys.index, name="ticker" if years == "scoring" else "key", dtype=object)
     tick = keys["ticker"]
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)
@@ -312,6 +312,13 @@ def commitments_at_year_end(commitments: pd.DataFrame, companies: pd.DataFrame) 
     when = pd.to_datetime(merged["as_of"], errors="coerce")
     merged = merged[when.notna() & (when <= merged["_pe"])]
     return merged.drop(columns=["ticker", "_pe"]).rename(columns={"key": "ticker"}).reset_index(drop=True)
+
+
+def _member(values: pd.Index, other) -> np.ndarray:
+    """``values.isin(other)`` through a set: pandas' ``isin`` on Arrow strings walks the values in Python (about
+    35 ms per call for 5,000 companies)."""
+    pool = set(other)
+    return np.fromiter((v in pool for v in values), dtype=bool, count=len(values))
 
 
 def _in_universe(statements: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
