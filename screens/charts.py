@@ -580,7 +580,7 @@ def _card_results(c: _Card, card: dict[str, Any], res: dict[str, Any] | None) ->
         due = card.get("newest_due_year")
         if due and card.get("fiscal_year") and due > card["fiscal_year"] and not note.startswith("FY"):
             lines = [f"FY{due} results (year to {card.get('newest_due_period_end')}) not on file",
-                     "not in the stored sources yet; a live refresh fetches them"]
+                     "neither statements nor a results release yet; a live refresh brings them"]
         elif note.startswith("FY") and "partial" in note:
             newer = note.split(" ", 1)[0]
             lines = [f"{newer} results release not on file yet", f"only a few {newer} lines are on file (not scored)"]

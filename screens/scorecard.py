@@ -15,6 +15,7 @@ import streamlit as st
 from metrics import format as fmt
 from metrics.checks import PILLARS
 from metrics.engine import history_of, scorecard
+from metrics.financials import RESULTS_DUE_DAYS
 from screens import state
 from screens.charts import (PILLAR_SHORT, RESULT_MEANING, RESULT_TEXT, card_results, check_value, coverage_label,
                             result_css, result_text)
@@ -164,9 +165,9 @@ def _newest_results(card: dict, results) -> None:
     res = card_results(results, card)
     due, end = card.get("newest_due_year"), card.get("newest_due_period_end")
     newest = res["fiscal_year"] if res else card.get("fiscal_year")
-    missing = (f"FY{due} (year to {end}) is due by now (results within 60 days of the year end), but neither its "
-               "statements nor its results release are in the embedded data set: the stored sources do not hold it "
-               "yet. A live refresh fetches it." if due and newest and due > newest else "")
+    missing = (f"FY{due} (year to {end}) is due by now (results are public within {RESULTS_DUE_DAYS} days of the "
+               "year end), but neither its statements nor its results release are on file. A live refresh from Yahoo "
+               "Finance brings its statements once Yahoo has them." if due and newest and due > newest else "")
     if not res:
         if missing:
             st.info(missing, icon=":material/hourglass_empty:")

@@ -102,3 +102,24 @@ def test_capex_growth_is_the_growth_of_the_amount_spent():
     rows = {r["field"]: r for r in res["rows"]}
     assert rows["Capital Expenditure"]["growth"] == "+50.0 %"  # spent 12 bn after 8 bn
     assert rows["Net Income"]["growth"] == "−300.0 %"  # from a 1 bn profit to a 2 bn loss
+
+
+@pytest.mark.usefixtures("clear_streamlit_caches")
+def test_the_scorecard_names_a_due_year_that_is_not_on_file(scored):
+    from tests.conftest import run_app
+
+    _, sc = scored
+    table = sc.table()
+    gap = table.index[table["newest_due_year"].astype(float) > table["fiscal_year"].astype(float)]
+    assert len(gap), "with today's date some company's newest year is due but not on file"
+    ticker = "MSFT" if "MSFT" in gap else gap[0]
+    at = run_app({"ticker": ticker})
+    at.switch_page("screens/scorecard.py").run()
+    assert not at.exception
+    due = int(table.at[ticker, "newest_due_year"])
+    texts = [i.value for i in at.info] + [c.value for c in at.caption]
+    assert any(f"FY{due} (year to" in t and "is due by now" in t for t in texts), texts
+    full = table.index[table["newest_due_year"].astype(float) == table["fiscal_year"].astype(float)][0]
+    at = run_app({"ticker": full})
+    at.switch_page("screens/scorecard.py").run()
+    assert not any("is due by now" in t for t in [i.value for i in at.info] + [c.value for c in at.caption])
