@@ -189,7 +189,7 @@ def test_stress_recomputes_revenue_fcf_and_scores():
     assert res.at["SELL", "composite_after"] < res.at["SELL", "composite_before"]
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.floats(0, 1), st.floats(0, 1))
 def test_lower_honoured_share_never_raises_a_score(p1, p2):
     lo, hi = sorted((p1, p2))

@@ -333,13 +333,13 @@ def test_more_debt_never_raises_the_balance_sheet_score(rows, extra):
     assert after["balance_sheet"] <= before["balance_sheet"] + 1e-9
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company(), st.data())
 def test_removing_a_value_never_raises_any_score(rows, data):
     assert_removing_any_value_never_raises_a_score(rows, data)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company_history(), st.data())
 def test_removing_a_value_from_a_multi_year_history_never_raises_any_score(rows, data):
     """Multi-year checks judge every fiscal year on record, so a removed year cannot hide a bad one."""

@@ -84,7 +84,7 @@ def _standing(table: pd.DataFrame, ticker: str) -> tuple[float, int, int]:
     return r["composite_low"], GRADE_ORDER[r["grade"]], int(r["rank"])
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_deleting_any_one_reported_value_never_lifts_that_company(dataset, headline, data):
     """Absolute and sector-relative mode: composite, grade and rank never improve when a value is deleted.
