@@ -85,7 +85,7 @@ ranks last. A pillar with fewer than half of its checks on file is marked provis
 networking, cloud, energy): 80 means better than 80 % of its peers.
 """
 
-SCORING_YEAR = """
+SCORING_YEAR = f"""
 **Which year is scored.** Each company is scored on its latest fiscal year whose income statement, cash-flow
 statement and balance sheet are all on file. A newer year with only a few lines (an early revenue figure, say)
 is shown as partial and left out of every check; the scorecard says which year was scored, why, and how many
@@ -94,8 +94,13 @@ months have passed since that year ended (the screener's Age column).
 **Newest results (release, rounded).** For a company whose newest fiscal year is not complete on file, Kosmos
 shows the headline figures of its results release (revenue, net income, cash flow, capex or free cash flow,
 cash and debt where stated) with the precision the release states, for example "USD 215.9 bn, rounded to
-0.1 bn", its date, its page and the growth against the scored year. These figures are shown for information and
-never feed a score.
+0.1 bn", its date, its page and the growth against the scored year (for capex: the growth of the amount spent).
+These figures are shown for information and never feed a score.
+
+**Newest year due.** A fiscal year's results are public within {F.RESULTS_DUE_DAYS} days of its end (the SEC's deadline for large
+companies' annual reports; every company here reports sooner). When the newest year due by today is neither
+complete on file nor covered by a results release, the scorecard, the card image and the screener say so, for
+example "FY2026 results (year to 2026-06-30) not on file", so an old scored year is never mistaken for the newest.
 
 **Derived figures.** Kosmos stores reported values only. Where a filing shows the parts of a total but not the
 total, the total is computed when you open the page and labelled *derived* on the scorecard, in its sources and
