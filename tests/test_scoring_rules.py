@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from data.loader import load_dataset
 from data.loop import load_deals
 from metrics.checks import CHECKS, CHECKS_BY_ID, PILLARS
-from metrics.engine import history_of, score, score_history_of, scorecard, stress_test
+from metrics.engine import score, score_history_of, scorecard, stress_test
 from metrics.scoring import Assumptions
 from screens.model import build_scored
 from tests.conftest import statements_from
