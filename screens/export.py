@@ -170,6 +170,7 @@ def source_label(dataset, ticker: str, scored=None, now: pd.Timestamp | None = N
     ("Yahoo Finance, fetched 2026-12-03 14:05 UTC (3 h ago)"; for a company ``scored`` on the trailing basis
     the trailing rows' fetch time), or none."""
     from data.loader import YAHOO_SOURCE_LABEL
+    from screens.model import fetch_times
 
     comp = scored.ctx.companies if scored is not None else pd.DataFrame()
     basis_label = str(comp.at[ticker, "basis_label"]) if "basis_label" in comp and ticker in comp.index else ""
@@ -178,11 +179,7 @@ def source_label(dataset, ticker: str, scored=None, now: pd.Timestamp | None = N
     row = prov[prov["ticker"] == ticker] if prov is not None else pd.DataFrame()
     if not row.empty and row.iloc[0]["origin"] == "yahoo":
         first = row.iloc[0]
-        ts = pd.Timestamp(first["fetched_at"])
-        ttm_at = first.get("trailing_fetched_at")
-        if str(basis_label).startswith("TTM") and ttm_at is not None and not pd.isna(ttm_at):
-            ts = pd.Timestamp(ttm_at)
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        ts = fetch_times(row, pd.Series([basis_label], index=[ticker])).iloc[0]
         now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
         now = now.tz_localize("UTC") if now.tzinfo is None else now
         ago = fmt.hours_ago((now - ts).total_seconds() / 3600)

@@ -70,6 +70,18 @@ def build_scored(dataset: Dataset | None = None, deals: pd.DataFrame | None = No
                  adjustments_of(dataset), **extra)
 
 
+def fetch_times(provenance: pd.DataFrame, basis_label: pd.Series) -> pd.Series:
+    """When each company of ``basis_label`` (its index) had its scored figures fetched, in UTC (NaT for embedded
+    figures): the trailing rows' fetch time for a company scored on them ("TTM to ..."), else its annual
+    statements'."""
+    prov = provenance.drop_duplicates("ticker").set_index("ticker").reindex(basis_label.index)
+    on_ttm = basis_label.astype(str).str.startswith("TTM")
+    annual_at = pd.to_datetime(prov["fetched_at"], utc=True)
+    ttm_at = pd.to_datetime(prov["trailing_fetched_at"], utc=True) if "trailing_fetched_at" in prov \
+        else pd.Series(pd.NaT, index=basis_label.index, dtype="datetime64[ns, UTC]")
+    return annual_at.where(~on_ttm | ttm_at.isna(), ttm_at)
+
+
 def freshness(dataset: Dataset, scored: Scored, now: pd.Timestamp | None = None, texts: bool = True) -> pd.DataFrame:
     """Per company, how old its data is: the scored period's end and the months since, when it was fetched and
     the hours since, and ``basis_text`` ("TTM to 2026-09-30 · balance sheet 2026-09-30 · fetched 2026-12-03 14:05
@@ -87,16 +99,12 @@ def freshness(dataset: Dataset, scored: Scored, now: pd.Timestamp | None = None,
     label = comp["basis_label"] if "basis_label" in comp else \
         ("FY" + comp["fiscal_year"].astype("Int64").astype("string")).fillna("n.a.")
     out["basis_label"] = label.astype(str)
-    on_ttm = out["basis_label"].str.startswith("TTM")
     end = pd.to_datetime(comp["period_end"], errors="coerce")
     end = end.dt.tz_localize("UTC") if end.dt.tz is None else end
     out["period_end"] = end.dt.strftime("%Y-%m-%d")
     out["months_since_period_end"] = ((now - end).dt.days / 30.4375).round(1)
     prov = dataset.provenance.drop_duplicates("ticker").set_index("ticker").reindex(out.index)
-    annual_at = pd.to_datetime(prov["fetched_at"], utc=True)
-    ttm_at = pd.to_datetime(prov["trailing_fetched_at"], utc=True) if "trailing_fetched_at" in prov \
-        else pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
-    fetched = annual_at.where(~on_ttm | ttm_at.isna(), ttm_at)
+    fetched = fetch_times(dataset.provenance, out["basis_label"])
     out["fetched_at"] = fetched
     out["hours_since_refresh"] = ((now - fetched).dt.total_seconds() / 3600).round(1)
     out["origin"] = prov["origin"].fillna("none")
