@@ -247,6 +247,15 @@ def _text(x: Any) -> str:
     return "" if x is None or (not isinstance(x, str) and pd.isna(x)) else str(x)
 
 
+def due_not_on_file(card: dict[str, Any], res: dict[str, Any] | None) -> int | None:
+    """The card's newest fiscal year due (``newest_due_year``) when it is newer than both the scored year and the
+    newest results release on file (``res``, :func:`card_results`), else None: a year whose results should be out
+    but that the data set holds neither as statements nor as a release."""
+    due = card.get("newest_due_year")
+    newest = res["fiscal_year"] if res else card.get("fiscal_year")
+    return int(due) if due and newest and int(due) > int(newest) else None
+
+
 def values_by_year(card: dict[str, Any]) -> dict[int, dict[str, float]]:
     """A scorecard's reported and derived values: fiscal year -> statement label -> value (FCF as 'Free Cash Flow')."""
     out: dict[int, dict[str, float]] = {}
@@ -577,8 +586,8 @@ def _card_results(c: _Card, card: dict[str, Any], res: dict[str, Any] | None) ->
         c.panel("results", "Newest results")
         note = card.get("scoring_note") or ""
         year = fmt.fiscal_year(card.get("fiscal_year"))
-        due = card.get("newest_due_year")
-        if due and card.get("fiscal_year") and due > card["fiscal_year"] and not note.startswith("FY"):
+        due = due_not_on_file(card, None)
+        if due and not note.startswith("FY"):
             lines = [f"FY{due} results (year to {card.get('newest_due_period_end')}) not on file",
                      "neither statements nor a results release yet; a live refresh brings them"]
         elif note.startswith("FY") and "partial" in note:

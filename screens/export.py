@@ -92,7 +92,7 @@ def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
     due); else, when the table's ``newest_due_year`` (:func:`metrics.engine.newest_due`) is newer than the scored
     year, 'FY2026 results (year to 2026-06-30) not on file'; '' otherwise. Growth from ``panel`` (the scored
     context's (ticker, fiscal year) x statement-label table). Never scored."""
-    from screens.charts import newest_results, results_line
+    from screens.charts import due_not_on_file, newest_results, results_line
 
     out = pd.Series("", index=table.index, dtype=object)
     due = table[["newest_due_year", "newest_due_period_end"]] if "newest_due_year" in table else None
@@ -111,10 +111,9 @@ def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
                              values.get(t, {}))
         if not res:
             continue
-        due_year = due.at[t, "newest_due_year"] if due is not None and t in due.index else None
-        gap = f" · FY{int(due_year)} not on file" if not fmt.is_missing(due_year) and due_year > res["fiscal_year"] \
-            else ""
-        out[t] = results_line(res) + gap
+        due_year = due.at[t, "newest_due_year"] if due is not None else None
+        gap = due_not_on_file({"newest_due_year": None if fmt.is_missing(due_year) else int(due_year)}, res)
+        out[t] = results_line(res) + (f" · FY{gap} not on file" if gap else "")
     return out
 
 

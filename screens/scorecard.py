@@ -18,7 +18,7 @@ from metrics.engine import history_of, scorecard
 from metrics.financials import RESULTS_DUE_DAYS
 from screens import state
 from screens.charts import (PILLAR_SHORT, RESULT_MEANING, RESULT_TEXT, card_results, check_value, coverage_label,
-                            result_css, result_text)
+                            due_not_on_file, result_css, result_text)
 from screens.export import card_and_figure, png_bytes, safe_csv, source_label
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1},
@@ -163,11 +163,10 @@ def _newest_results(card: dict, results) -> None:
     """'FY2026 results (release, rounded)': the headline figures of the newest year, with their stated precision
     and growth against the scored year; never scored."""
     res = card_results(results, card)
-    due, end = card.get("newest_due_year"), card.get("newest_due_period_end")
-    newest = res["fiscal_year"] if res else card.get("fiscal_year")
-    missing = (f"FY{due} (year to {end}) is due by now (results are public within {RESULTS_DUE_DAYS} days of the "
-               "year end), but neither its statements nor its results release are on file. A live refresh from Yahoo "
-               "Finance brings its statements once Yahoo has them." if due and newest and due > newest else "")
+    due = due_not_on_file(card, res)
+    missing = (f"FY{due} (year to {card.get('newest_due_period_end')}) is due by now (results are public within "
+               f"{RESULTS_DUE_DAYS} days of the year end), but neither its statements nor its results release are on "
+               "file. A live refresh from Yahoo Finance brings its statements once Yahoo has them." if due else "")
     if not res:
         if missing:
             st.info(missing, icon=":material/hourglass_empty:")
