@@ -28,14 +28,22 @@ def _finite(s: pd.Series) -> pd.Series:
     return pd.Series(np.isfinite(s.to_numpy(dtype=float, na_value=np.nan)), index=s.index)
 
 
-STATEMENTS_SCHEMA = pa.DataFrameSchema(
-    {
+def _line_columns() -> dict[str, pa.Column]:
+    """The columns of one reported line, shared by statements and headline results: company, fiscal year and its
+    end, reporting currency, statement label and a finite value (a fresh set per schema)."""
+    return {
         "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
         "fiscal_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
         "period_end": pa.Column(str, pa.Check.str_matches(_DATE), nullable=False),
         "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
         "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS), nullable=False),
         "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
+    }
+
+
+STATEMENTS_SCHEMA = pa.DataFrameSchema(
+    {
+        **_line_columns(),
         "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
         # the compiler's basis note (continuing operations, local vs 20-F basis, ...); optional
         "note": pa.Column(str, nullable=True, required=False),
@@ -156,13 +164,8 @@ FX_SCHEMA = pa.DataFrameSchema(
 
 RESULTS_SCHEMA = pa.DataFrameSchema(
     {
-        "ticker": pa.Column(str, pa.Check.str_matches(_TICKER), nullable=False),
-        "fiscal_year": pa.Column(int, pa.Check.in_range(1990, 2100), nullable=False),
-        "period_end": pa.Column(str, pa.Check.str_matches(_DATE), nullable=False),
-        "currency": pa.Column(str, pa.Check.str_matches(_CURRENCY), nullable=False),
         # statement labels (Free Cash Flow here is the company's own headline figure, as stated)
-        "field": pa.Column(str, pa.Check.isin(KNOWN_FIELDS), nullable=False),
-        "value": pa.Column(float, pa.Check(_finite, error="finite number"), nullable=False),
+        **_line_columns(),
         # the rounding step of the stated figure in full units (100000000 for "USD 215.9 bn")
         "precision": pa.Column(float, [pa.Check.gt(0), pa.Check(_finite, error="finite number")], nullable=False),
         "stated": pa.Column(str, nullable=True),  # the figure as the page wrote it
