@@ -151,7 +151,10 @@ def fiscal_year(y: Any) -> str:
 
 
 def months_between(start: Any, end: Any) -> int | None:
-    """Whole months from ``start`` to ``end`` (dates), None when either is missing."""
+    """Whole calendar months from ``start`` to ``end`` (dates), None when either is missing.
+
+    A month counts once its day of the month is reached: 2025-06-30 -> 2025-07-30 is 1 month, -> 2025-07-29 is
+    0 months; never negative. The one rule for "months since the period end" (see :func:`whole_months`)."""
     try:
         a, b = pd.Timestamp(start), pd.Timestamp(end)
     except (TypeError, ValueError):
@@ -161,6 +164,18 @@ def months_between(start: Any, end: Any) -> int | None:
     a, b = a.tz_localize(None) if a.tzinfo else a, b.tz_localize(None) if b.tzinfo else b
     months = (b.year - a.year) * 12 + (b.month - a.month) - (1 if b.day < a.day else 0)
     return max(months, 0)
+
+
+def whole_months(start: pd.Series, end: Any) -> pd.Series:
+    """:func:`months_between` for a column of dates up to one ``end`` date: nullable Int64 whole months (<NA>
+    where a date is missing or unreadable)."""
+    b = pd.Timestamp(end)
+    b = b.tz_localize(None) if b.tzinfo else b
+    a = pd.to_datetime(start, errors="coerce")
+    if getattr(a.dt, "tz", None) is not None:
+        a = a.dt.tz_localize(None)
+    months = (b.year - a.dt.year) * 12 + (b.month - a.dt.month) - (a.dt.day > b.day).astype(int)
+    return months.clip(lower=0).astype("Int64")
 
 
 def age(months: Any) -> str:

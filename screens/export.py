@@ -45,10 +45,10 @@ def safe_csv(df: pd.DataFrame) -> bytes:
 # --------------------------------------------------------------------------- the screener table and its CSV
 
 def months_since_period_end(period_end: pd.Series, today: pd.Timestamp | None = None) -> pd.Series:
-    """Whole months from each scored year's period end to ``today`` (how old the scored figures are)."""
+    """Whole calendar months from each scored year's period end to ``today`` (how old the scored figures are;
+    :func:`metrics.format.whole_months`, the rule the sidebar and the card use too)."""
     today = pd.Timestamp.now() if today is None else pd.Timestamp(today)
-    return pd.Series([fmt.months_between(d, today) for d in period_end.to_numpy(dtype=object)],
-                     index=period_end.index, dtype="Float64")
+    return fmt.whole_months(period_end, today).astype("Float64")
 
 
 def data_gaps(table: pd.DataFrame) -> pd.Series:

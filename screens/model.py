@@ -102,7 +102,7 @@ def freshness(dataset: Dataset, scored: Scored, now: pd.Timestamp | None = None,
     end = pd.to_datetime(comp["period_end"], errors="coerce")
     end = end.dt.tz_localize("UTC") if end.dt.tz is None else end
     out["period_end"] = end.dt.strftime("%Y-%m-%d")
-    out["months_since_period_end"] = ((now - end).dt.days / 30.4375).round(1)
+    out["months_since_period_end"] = fmt.whole_months(end, now)
     prov = dataset.provenance.drop_duplicates("ticker").set_index("ticker").reindex(out.index)
     fetched = fetch_times(dataset.provenance, out["basis_label"])
     out["fetched_at"] = fetched

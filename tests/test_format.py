@@ -48,6 +48,28 @@ def test_fiscal_years_ages_and_stated_precision():
     assert fmt.months_between("2025-01-26", "2026-12-03") == 22
     assert fmt.months_between("2025-12-31", "2026-01-30") == 0
     assert fmt.months_between(None, "2026-01-01") is None
+
+
+def test_months_since_a_period_end_are_whole_calendar_months_in_every_view():
+    """One rule for the screener's Age column, the sidebar summary and the card: a month counts once its day of
+    the month is reached (2025-01-31 -> 2025-03-01 is 1 month, though only 29 days: a days / 30.44 rule said 0)."""
+    from dateutil.relativedelta import relativedelta
+
+    from screens.export import months_since_period_end
+
+    today = pd.Timestamp("2025-03-01")
+    ends = pd.Series(["2025-01-31", "2024-03-01", "2024-03-02", None, "not a date", "2025-06-30"])
+    expected = []
+    for e in ends:
+        d = pd.to_datetime(e, errors="coerce")
+        gap = None if pd.isna(d) else relativedelta(today.date(), d.date())
+        expected.append(None if gap is None else max(gap.years * 12 + gap.months, 0))
+    got = fmt.whole_months(ends, today)
+    assert [None if pd.isna(v) else int(v) for v in got] == expected == [1, 12, 11, None, None, 0]
+    assert [fmt.months_between(e, today) for e in ends[:3]] == expected[:3]
+    assert months_since_period_end(ends, today).tolist()[:3] == [1.0, 12.0, 11.0]
+    aware = pd.Series(pd.to_datetime(["2025-01-31"]).tz_localize("UTC"))
+    assert fmt.whole_months(aware, pd.Timestamp("2025-03-01", tz="UTC")).iloc[0] == 1
     assert fmt.age(1) == "1 month" and fmt.age(22) == "22 months" and fmt.age(None) == "n.a."
     assert fmt.precision(1e8) == "rounded to 0.1 bn" and fmt.precision(1e6) == "rounded to 1 m"
     assert fmt.precision(1) == "exact" and fmt.precision(None) == ""

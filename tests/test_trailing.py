@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 import pytest
+from dateutil.relativedelta import relativedelta
 
 from bench.yahoo_stub import YahooStub, stub_factory, universe_state
 from data.cache import Cache
@@ -206,7 +207,8 @@ def test_freshness_gives_months_since_the_period_end_and_hours_since_the_fetch(s
     f = freshness(ds, sc, pd.Timestamp(now))
     end = pd.Timestamp(_of(ds.trailing, "MSFT", "ttm")["period_end"].iloc[0], tz="UTC")
     assert f.at["MSFT", "hours_since_refresh"] == pytest.approx(30, abs=0.1)
-    assert f.at["MSFT", "months_since_period_end"] == pytest.approx((pd.Timestamp(now) - end).days / 30.4375, abs=0.1)
+    gap = relativedelta(pd.Timestamp(now).date(), end.date())
+    assert f.at["MSFT", "months_since_period_end"] == gap.years * 12 + gap.months
     assert f.at["MSFT", "basis_text"] == (f"{sc.ctx.companies.at['MSFT', 'basis_label']} · fetched "
                                           f"{res.fetched_at.strftime('%Y-%m-%d %H:%M')} UTC")
     assert "(30 h ago) · period ended" in f.at["MSFT", "card_text"]
