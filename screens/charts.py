@@ -446,16 +446,24 @@ def _card_pillars(c: _Card, card: dict[str, Any]) -> None:
         c.text("pillars", left, bar_y + 14, _pillar_status(p), size=10.5, colour=_GREY, width=span)
 
 
+def not_applicable_note(p: dict[str, Any]) -> str:
+    """' · 5 of 7 checks do not apply' when some of a pillar's checks are left out as not applicable (the score
+    then rests on fewer checks than the pillar has), else ''."""
+    checks = p.get("checks") or []
+    n_a = sum(1 for c in checks if c.get("result") == "n.a.")
+    return f" · {n_a} of {len(checks)} checks do not apply" if n_a else ""
+
+
 def _pillar_status(p: dict[str, Any]) -> str:
     """'5 of 6 checks on file · up to 97 if the missing ones passed' / 'complete' / 'no loop exposure on record'."""
     if p["status"] == "no loop exposure on record":
         return "no loop exposure on record: scores 100"
     text = f"{p['on_file']} of {p['applicable']} checks on file"
     if p["status"] == "complete":
-        return text + " · complete"
+        return text + " · complete" + not_applicable_note(p)
     hi = p.get("score_high")
     more = f" · up to {fmt.score(hi)} if the missing passed" if not is_missing(hi) else ""
-    return text + (" · provisional" if p["status"] == "insufficient data" else "") + more
+    return text + (" · provisional" if p["status"] == "insufficient data" else "") + more + not_applicable_note(p)
 
 
 def _card_history(c: _Card, card: dict[str, Any]) -> None:

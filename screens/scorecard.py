@@ -18,7 +18,7 @@ from metrics.engine import history_of, scorecard
 from metrics.financials import RESULTS_DUE_DAYS
 from screens import state
 from screens.charts import (PILLAR_SHORT, RESULT_MEANING, RESULT_TEXT, card_results, check_value, coverage_label,
-                            due_not_on_file, result_css, result_text)
+                            due_not_on_file, not_applicable_note, result_css, result_text)
 from screens.export import card_and_figure, png_bytes, safe_csv, source_label
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1},
@@ -129,9 +129,13 @@ def _header(card: dict, relative: bool) -> None:
             icon = ":material/warning:" if p["status"] == "insufficient data" else ":material/info:"
             high = f" · up to {fmt.score(p.get('score_high'))} if they passed" if p.get("score_high") is not None else ""
             col.caption(f"{icon} {p['on_file']} of {p['applicable']} checks on file"
-                        + (" · provisional" if p["status"] == "insufficient data" else "") + high)
+                        + (" · provisional" if p["status"] == "insufficient data" else "") + high
+                        + not_applicable_note(p))
         elif p["status"] == "no loop exposure on record":
             col.caption(":material/check_circle: no loop exposure on record")
+        elif not_applicable_note(p):
+            col.caption(f":material/info: {p['on_file']} of {p['applicable']} checks on file"
+                        + not_applicable_note(p) + " (left out of the score)")
     notes = [state.md_escape(card["scoring_note"])] if card["scoring_note"] else []
     notes.append(_assumptions_line(card))
     st.caption(" · ".join(f":material/info: {n}" if i == 0 else n for i, n in enumerate(notes)))

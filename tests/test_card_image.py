@@ -152,3 +152,22 @@ def test_every_text_box_of_the_card_lies_inside_its_panel_in_chromium(scored):
                             failures.append(f"{ticker} {panel}: {a[0]!r} overlaps {b[0]!r}")
         browser.close()
     assert not failures, "\n".join(failures[:30])
+
+
+def test_a_pillar_resting_on_fewer_checks_because_some_do_not_apply_says_so(scored):
+    """Oracle reports no gross profit: the pricing-power checks built on it do not apply, and the pillar's score
+    rests on the rest. The card image and the scorecard say how many were left out, counted from the checks."""
+    from tests.conftest import run_app
+
+    card, fig = _figure(scored, "ORCL")
+    p = card["pillars"]["pricing_power"]
+    left_out = [c for c in p["checks"] if c["result"] == "n.a."]
+    assert left_out and p["applicable"] == len(p["checks"]) - len(left_out)
+    said = f"{len(left_out)} of {len(p['checks'])} checks do not apply"
+    assert any(said in t for t in _texts(fig))
+    at = run_app({"ticker": "ORCL"})
+    at.switch_page("screens/scorecard.py").run()
+    assert any(said in c.value and "left out of the score" in c.value for c in at.caption)
+    from screens.charts import not_applicable_note
+
+    assert not_applicable_note({"checks": [{"result": "pass"}, {"result": "not on file"}]}) == ""
