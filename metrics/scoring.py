@@ -19,7 +19,8 @@ One scoring rule for every fiscal year (also on the Methodology page):
 * **Pillar score** (0–100) = 100 × Σ points / number of applicable checks, the
   missing ones at 0 (conservative). Beside it, the optimistic figure with the
   missing checks at full points: the range the missing data leaves open.
-  A pillar whose checks are all not applicable scores 100 (a company absent
+  A pillar none of whose applicable checks is on file has no score (n.a.;
+  the composite counts it at 0). A pillar whose checks are all not applicable scores 100 (a company absent
   from the loop data has no loop exposure). Status: complete, partial (at
   least half on file) or insufficient data.
 * **Composite** = weighted mean of all weighted pillars' conservative scores
@@ -391,7 +392,8 @@ def _not_reported(ctx: Context) -> dict[str, dict[str, str]]:
 
 
 def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, debt_basis: str = "reported") -> pd.DataFrame:
-    """Per pillar: ``<pillar>`` conservative score (0–100), ``<pillar>_high`` (missing checks at full points),
+    """Per pillar: ``<pillar>`` conservative score (0–100; n.a. when none of its applicable checks is on
+    file), ``<pillar>_high`` (missing checks at full points),
     ``<pillar>_status``, ``<pillar>_on_file`` and ``<pillar>_applicable`` (check counts)."""
     out = pd.DataFrame(index=index)
     for pillar in PILLARS:
@@ -405,9 +407,10 @@ def pillar_scores(results: Mapping[str, pd.DataFrame], index: pd.Index, debt_bas
         none_apply = applicable.eq(0)
         den = applicable.where(~none_apply)
         # no check applies: for loop exposure, no exposure on record (100); for any other pillar nothing can be
-        # judged, which is never a pass (0, with the optimistic bound at 100)
-        empty_low = 100.0 if pillar == "loop_exposure" else 0.0
-        out[pillar] = (100.0 * got / den).where(~none_apply, empty_low)
+        # judged. Nothing on file although checks apply: nothing judged either. Both have no score (n.a., never
+        # shown as a 0; the optimistic bound is 100) and the composite counts them at 0 (see composite_score).
+        empty = 100.0 if pillar == "loop_exposure" else np.nan
+        out[pillar] = (100.0 * got / den).where(~none_apply, empty).where(none_apply | on_file.gt(0))
         out[f"{pillar}_high"] = (100.0 * (got + missing) / den).where(~none_apply, 100.0)
         out[f"{pillar}_status"] = np.select(
             [none_apply, missing.eq(0), on_file * 2 >= applicable],
@@ -441,7 +444,7 @@ def composite_score(pillars: pd.DataFrame, weights: Mapping[str, float]) -> pd.D
         out["checks_on_file"] = 0
         out["checks_applicable"] = 0
         return out
-    low = sum(pillars[p] * w[p] for p in used) / w.sum()
+    low = sum(pillars[p].fillna(0.0) * w[p] for p in used) / w.sum()  # a pillar with nothing on file counts 0
     high = sum(pillars[f"{p}_high"] * w[p] for p in used) / w.sum()
     on_file = sum(pillars[f"{p}_on_file"] for p in used)
     applicable = sum(pillars[f"{p}_applicable"] for p in used)

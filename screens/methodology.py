@@ -73,7 +73,10 @@ pricing power and exposure to the circular-financing loop (100 = no exposure on 
 
 A **pillar score** is the points of its checks divided by the number of checks that apply, times 100. A check
 that is not on file counts as zero points, so missing data never lifts a company. Next to it Kosmos shows the
-score the company would reach if every missing check passed: the range the missing data leaves open.
+score the company would reach if every missing check passed: the range the missing data leaves open. A pillar
+none of whose applicable checks is on file has no score: it shows n.a. (0–100 open) and sorts last, while the
+composite still counts it at zero. Checks that do not apply to a company are left out, and the scorecard says how
+many ("5 of 7 checks do not apply").
 
 The **composite** is the weighted mean of the four pillar scores (weights from the preset or the sidebar). When
 fewer than half of the checks that apply are on file, the composite and the grade are n.a. and the company

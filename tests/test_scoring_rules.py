@@ -57,7 +57,7 @@ def test_the_headline_is_the_history_row_of_the_scoring_year_for_every_company(d
         h = scoring.loc[t]
         assert int(h["fiscal_year"]) == int(row["fiscal_year"]), t
         for col in [*PILLARS, "composite_low", "composite_high"]:
-            assert h[col] == pytest.approx(row[col]), (t, col)
+            assert h[col] == pytest.approx(row[col], nan_ok=True), (t, col)
         assert (math.isnan(h["composite"]) and math.isnan(row["composite"])) or h["composite"] == pytest.approx(
             row["composite"]), t
         assert h["grade"] == row["grade"], t
@@ -120,8 +120,10 @@ def test_a_missing_pillar_is_counted_at_its_conservative_score_not_left_out(head
     t = headline.table()
     provisional = t[t["provisional"] & t["composite"].notna()]
     for ticker, row in provisional.iterrows():
-        # every weighted pillar is in the mean: the composite is the plain mean of the four conservative scores
-        assert row["composite"] == pytest.approx(np.mean([row[p] for p in PILLARS])), ticker
+        # every weighted pillar is in the mean: the composite is the plain mean of the four conservative scores,
+        # a pillar with nothing on file (shown n.a.) counted at 0
+        assert row["composite"] == pytest.approx(np.mean([0.0 if np.isnan(row[p]) else row[p] for p in PILLARS])), \
+            ticker
         assert row["composite_low"] <= row["composite_high"], ticker
     # a company rated on too little data ranks below every rated one
     rated, unrated = t[t["composite"].notna()], t[t["composite"].isna()]
@@ -293,7 +295,7 @@ def test_depreciation_shown_as_two_lines_is_derived_and_ebitda_ignores_the_serve
 
 
 def test_a_check_needing_a_line_the_company_does_not_report_does_not_apply_and_says_why():
-    from metrics.scoring import Adjustments, pillar_scores
+    from metrics.scoring import Adjustments, composite_score, pillar_scores
 
     rows = [r for r in FULL if r[2] != "Gross Profit"]  # no gross profit and no cost of revenue: none derivable
     nr = pd.DataFrame([{"ticker": "A", "field": "Gross Profit", "from_year": 2023, "to_year": 2024,
@@ -309,7 +311,30 @@ def test_a_check_needing_a_line_the_company_does_not_report_does_not_apply_and_s
     # operating-margin checks still apply: the pillar is judged on what the company reports
     p = pillar_scores(known.results, known.ctx.index).loc["A"]
     assert p["pricing_power_applicable"] == 2 and p["pricing_power_status"] == "complete"
-    # a pillar where nothing applies is never a pass (loop exposure excepted: no exposure on record)
+    # a pillar where nothing applies is never a pass (n.a., counted at 0 in the composite; loop exposure
+    # excepted: no exposure on record scores 100)
     empty = {cid: frame.assign(status="n.a.", points=np.nan) for cid, frame in known.results.items()}
-    e = pillar_scores(empty, known.ctx.index).loc["A"]
-    assert e["balance_sheet"] == 0.0 and e["loop_exposure"] == 100.0
+    e = pillar_scores(empty, known.ctx.index)
+    assert np.isnan(e.at["A", "balance_sheet"]) and e.at["A", "loop_exposure"] == 100.0
+    assert composite_score(e, {p_: 1.0 for p_ in PILLARS}).at["A", "composite_low"] == pytest.approx(25.0)
+
+
+def test_a_pillar_with_nothing_on_file_is_shown_n_a_never_0_and_counts_0_in_the_composite(headline):
+    """Missing is shown as missing: a pillar none of whose applicable checks is on file has no score (n.a. on
+    the scorecard, bottom of a sort); the conservative composite still counts it at 0, so it never lifts a
+    company."""
+    from tests.conftest import run_app
+
+    t = headline.table()
+    empty = [(tk, p) for p in PILLARS for tk in t.index
+             if t.at[tk, f"{p}_on_file"] == 0 and t.at[tk, f"{p}_applicable"] > 0]
+    assert empty  # the embedded set has such pillars (CSCO's free cash flow: no FY2025 capex on file)
+    for tk, p in empty:
+        assert np.isnan(t.at[tk, p]) and t.at[tk, f"{p}_high"] == 100.0
+    ranked = t.sort_values(empty[0][1], ascending=False, na_position="last")
+    assert ranked.index[-1] in {tk for tk, p in empty if p == empty[0][1]}
+    tk, p = empty[0]
+    at = run_app({"ticker": tk})
+    at.switch_page("screens/scorecard.py").run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[PILLARS[p]] == "n.a.", (tk, p, shown)
