@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -118,7 +120,7 @@ def render() -> None:
                            help="Every column of the table, numbers in the units named in each header (scores 0–100, "
                                 "USD bn, %, x, months), RFC 4180, safe to open in a spreadsheet.")
     view, cfg = ranked_view(result, sc.ctx.panel, results, controls.relative,
-                            state.freshness_table(texts=False)["hours_since_refresh"])
+                            state.freshness_table(texts=False)["hours_since_refresh"], newest_results_of(sc, results))
     # Lazy tabs: only the open tab runs, so the first paint needs no plotly.js (4.7 MB of JavaScript).
     table_tab, map_tab, scatter_tab, history_tab = st.tabs(VIEWS, key="screener_view", on_change="rerun")
     if table_tab.open is not False:
@@ -158,11 +160,30 @@ RANKED_COLUMNS = ["rank", "name", "grade", "composite", *PILLARS, "fy", "age_mon
                   "segment", "on_cycle", "revenue_hist", "fcf_hist"]
 
 
+#: id of a scored set -> (a weak reference to it, the results table, its newest-results text); the text depends on
+#: neither weights nor filters. Entries of sets no longer alive are dropped.
+_NEWEST_TEXT: dict[int, tuple[weakref.ref, object, pd.Series]] = {}
+
+
+def newest_results_of(sc, results: pd.DataFrame | None) -> pd.Series:
+    """:func:`screens.export.newest_results_text` of every company of ``sc``, computed once per scored set and
+    results table (a weight change or a filter reruns the page, not this)."""
+    hit = _NEWEST_TEXT.get(id(sc))
+    if hit is None or hit[0]() is not sc or hit[1] is not results:
+        for key in [k for k, v in _NEWEST_TEXT.items() if v[0]() is None]:
+            del _NEWEST_TEXT[key]
+        hit = (weakref.ref(sc), results, newest_results_text(sc.ctx.companies, results, sc.ctx.panel))
+        _NEWEST_TEXT[id(sc)] = hit
+    return hit[2]
+
+
 def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bool = False,
-                hours_since_refresh: pd.Series | None = None) -> tuple[pd.DataFrame, dict]:
+                hours_since_refresh: pd.Series | None = None,
+                newest: pd.Series | None = None) -> tuple[pd.DataFrame, dict]:
     """The ranked table as shown: scores as bars, every other number formatted by metrics.format ('n.a.' when
     missing), labels in words with a tooltip each. ``hours_since_refresh`` (by ticker; NaN = embedded figures)
-    fills the "Fetched" column."""
+    fills the "Fetched" column; ``newest`` (by ticker, :func:`newest_results_of`) the newest-results column
+    (computed here when not given)."""
     view = result.copy()
     view["market_cap_bn"] = view["market_cap_usd"] / 1e9
     view["revenue_hist"] = history_lists(panel, F.REVENUE, view.index)
@@ -177,7 +198,8 @@ def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bo
     view["gross_margin"] = text_column(view["gross_margin"], fmt.pct)
     view["not_scored"] = not_scored(view)
     view["range"] = composite_range(view)
-    view["newest_results"] = newest_results_text(view, results, panel).replace("", "–")
+    newest = newest_results_text(view, results, panel) if newest is None else newest.reindex(view.index).fillna("")
+    view["newest_results"] = newest.replace("", "–")
     mode = " (segment percentile)" if relative else ""
     cfg = {
         "_index": st.column_config.TextColumn("Ticker", width=62),

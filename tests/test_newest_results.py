@@ -124,3 +124,29 @@ def test_the_scorecard_names_a_due_year_that_is_not_on_file(scored):
     at = run_app({"ticker": full})
     at.switch_page("screens/scorecard.py").run()
     assert not any("is due by now" in t for t in [i.value for i in at.info] + [c.value for c in at.caption])
+
+
+def test_the_screener_computes_the_newest_results_text_once_per_scored_set(monkeypatch):
+    """A weight change or a filter reruns the screener; its newest-results column is the same text as for the
+    whole table, taken from one computation per scored set (not per rerun)."""
+    import screens.screener as screener
+    from data.loader import load_dataset
+    from screens.export import newest_results_text
+    from screens.model import build_scored
+
+    ds = load_dataset()
+    sc = build_scored(ds)
+    table = sc.table()
+    expected = newest_results_text(table, ds.results, sc.ctx.panel)
+    calls = []
+    real = screener.newest_results_text
+    monkeypatch.setattr(screener, "newest_results_text", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = screener.newest_results_of(sc, ds.results)
+    again = screener.newest_results_of(sc, ds.results)
+    assert len(calls) == 1 and again is first
+    assert first.reindex(table.index).equals(expected)
+    subset = table.head(5)
+    view, _ = screener.ranked_view(subset, sc.ctx.panel, ds.results, newest=first)
+    assert view["newest_results"].tolist() == expected.reindex(subset.index).replace("", "–").tolist()
+    screener.newest_results_of(build_scored(ds), ds.results)  # another scored set: computed for it
+    assert len(calls) == 2
