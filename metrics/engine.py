@@ -23,6 +23,7 @@ from metrics.scoring import (
     EQUAL_WEIGHTS,
     Adjustments,
     Assumptions,
+    base_rows,
     debt_basis,
     build_context,
     composite_score,
@@ -61,7 +62,9 @@ class Scored:
         """The ranked headline table (:func:`metrics.scoring.score_table`) with derived inputs, cycles and the
         provisional note; one row per company, its scoring year."""
         weights = dict(weights or EQUAL_WEIGHTS)
-        t = score_table(self.ctx, self.results, weights, relative)
+        if "base_rows" not in self.ctx.derived:  # weight-independent: computed once per scored context
+            self.ctx.derived["base_rows"] = base_rows(self.ctx, self.results)
+        t = score_table(self.ctx, self.results, weights, relative, base=self.ctx.derived["base_rows"])
         t["derived_inputs"] = self.derived_labels().reindex(t.index).fillna("")
         if self.ctx.loop is not None:
             x = L._inputs(self.ctx)

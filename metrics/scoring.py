@@ -500,26 +500,43 @@ def sector_relative(scores: pd.DataFrame, segment: pd.Series, columns: list[str]
     return out
 
 
+def base_rows(ctx: Context, results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The weight-independent part of the scored rows: company facts, pillar scores and counts, and every
+    check's value and result (``<check>``, ``<check>_result``). A weight change reuses it."""
+    pillars = pillar_scores(results, ctx.index, debt_basis(ctx))
+    table = ctx.companies.join(pillars)
+    checks = {}
+    for c in CHECKS:
+        checks[c.id] = results[c.id]["value"].reindex(ctx.index)
+        checks[f"{c.id}_result"] = results[c.id]["status"].reindex(ctx.index)
+    return table.join(pd.DataFrame(checks, index=ctx.index))
+
+
+def with_composite(base: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """:func:`base_rows` plus the composite (conservative, with its optimistic bound) and grade for ``weights``,
+    placed after the pillar columns."""
+    weights = dict(weights or EQUAL_WEIGHTS)
+    first_check = CHECKS[0].id
+    cut = base.columns.get_loc(first_check)
+    comp = composite_score(base, weights)
+    comp["grade"] = grade(comp["composite"])
+    return pd.concat([base.iloc[:, :cut], comp, base.iloc[:, cut:]], axis=1)
+
+
 def score_rows(ctx: Context, results: Mapping[str, pd.DataFrame], weights: Mapping[str, float] | None = None
                ) -> pd.DataFrame:
     """The scored rows of a context: company facts, pillar scores and counts, composite (conservative, with
     its optimistic bound), grade, and every check's value and result. One computation for every view: the
     headline table, the score history, the card image and the CSV all read these rows."""
-    weights = dict(weights or EQUAL_WEIGHTS)
-    pillars = pillar_scores(results, ctx.index, debt_basis(ctx))
-    table = ctx.companies.join(pillars).join(composite_score(pillars, weights))
-    table["grade"] = grade(table["composite"])
-    for c in CHECKS:
-        table[c.id] = results[c.id]["value"].reindex(ctx.index)
-        table[f"{c.id}_result"] = results[c.id]["status"].reindex(ctx.index)
-    return table
+    return with_composite(base_rows(ctx, results), weights)
 
 
 def score_table(ctx: Context, results: Mapping[str, pd.DataFrame], weights: Mapping[str, float] | None = None,
-                relative: bool = False) -> pd.DataFrame:
-    """The ranked screening table: :func:`score_rows`, then sector-relative percentiles when asked, ranked by
-    the conservative composite (n.a. last, ordered by their conservative figure), then market cap."""
-    table = score_rows(ctx, results, weights)
+                relative: bool = False, base: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ranked screening table: :func:`score_rows` (from ``base``, :func:`base_rows` of the same context and
+    results, when given), then sector-relative percentiles when asked, ranked by the conservative composite (n.a.
+    last, ordered by their conservative figure), then market cap."""
+    table = with_composite(base if base is not None else base_rows(ctx, results), weights)
     if relative:
         table = sector_relative(table, table["segment"], list(PILLARS) + ["composite"])
         table["grade"] = grade(table["composite"])

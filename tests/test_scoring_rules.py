@@ -338,3 +338,19 @@ def test_a_pillar_with_nothing_on_file_is_shown_n_a_never_0_and_counts_0_in_the_
     at.switch_page("screens/scorecard.py").run()
     shown = {m.label: m.value for m in at.metric}
     assert shown[PILLARS[p]] == "n.a.", (tk, p, shown)
+
+
+def test_a_weight_change_reuses_the_weight_free_rows_and_ranks_as_a_fresh_computation(headline):
+    """The pillar scores and check results do not depend on the weights: the table of a new weighting is built
+    on the rows computed once, and equals scoring from scratch with those weights."""
+    from metrics.scoring import run_checks, score_table
+
+    w = {"balance_sheet": 3.0, "free_cash_flow": 1.0, "pricing_power": 0.0, "loop_exposure": 2.0}
+    headline.table()
+    base = headline.ctx.derived["base_rows"]
+    again = headline.table(w)
+    assert headline.ctx.derived["base_rows"] is base
+    fresh = score_table(headline.ctx, run_checks(headline.ctx), w)
+    cols = [c for c in fresh.columns if c != "on_cycle"]  # the table turns the cycle count into a flag
+    pd.testing.assert_frame_equal(again[cols], fresh[cols])
+    assert list(again.columns[:len(cols)]) == [c for c in fresh.columns if c in again.columns][:len(cols)]
