@@ -211,7 +211,8 @@ def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bo
                                                      help=HELP["composite"] + " Empty = n.a. (see Grade and Data gaps).",
                                                      width=105),
         **{p: st.column_config.ProgressColumn(f"{PILLAR_SHORT[p]}{mode}", min_value=0, max_value=100, format="%.0f",
-                                              help=HELP[p], width=105) for p in PILLARS},
+                                              help=HELP[p] + " Empty = n.a.: none of its checks is on file (never "
+                                              "a 0; see Data gaps).", width=105) for p in PILLARS},
         "fy": st.column_config.TextColumn("Scored on", width=96, help="FY: the latest fiscal year whose income "
                                           "statement, cash-flow statement and balance sheet are all on file (a newer "
                                           "partial year is not scored). TTM: trailing twelve months to that date from a "
