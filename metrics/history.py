@@ -56,16 +56,32 @@ def _is_last(rows: pd.DataFrame) -> np.ndarray:
 
 
 def grade_move(history: pd.DataFrame, ticker: str) -> str:
-    """'Moved from B to C since FY2024' / 'Held grade B since FY2023' / '' (fewer than two graded years)."""
+    """The company's grades over its graded fiscal years, in words:
+
+    - one grade throughout: 'Held grade B since FY2023 (FY2025: composite 73).'
+    - one change: 'Moved from B to C since FY2024 (composite 69 → 52 in FY2025).'
+    - more changes: 'Grade C in FY2022, B in FY2023–FY2024, C in FY2025 (composite 54).' (never "held" when the
+      grade left and came back)
+    - '' with fewer than two graded years.
+    """
     h = history[(history["ticker"] == ticker) & (history["grade"] != "n.a.")].sort_values("fiscal_year")
     if len(h) < 2:
         return ""
     first, last = h.iloc[0], h.iloc[-1]
     since = f"since FY{int(first['fiscal_year'])}"
-    if first["grade"] == last["grade"]:
+    runs: list[tuple[str, int, int]] = []  # (grade, first year, last year) of consecutive graded years
+    for g, y in zip(h["grade"], h["fiscal_year"].astype(int)):
+        if runs and runs[-1][0] == g:
+            runs[-1] = (g, runs[-1][1], y)
+        else:
+            runs.append((g, y, y))
+    if len(runs) == 1:
         return f"Held grade {last['grade']} {since} (FY{int(last['fiscal_year'])}: composite {last['composite']:.0f})."
-    return (f"Moved from {first['grade']} to {last['grade']} {since} (composite {first['composite']:.0f} → "
-            f"{last['composite']:.0f} in FY{int(last['fiscal_year'])}).")
+    if len(runs) == 2:
+        return (f"Moved from {first['grade']} to {last['grade']} {since} (composite {first['composite']:.0f} → "
+                f"{last['composite']:.0f} in FY{int(last['fiscal_year'])}).")
+    parts = [f"{g} in FY{a}" if a == b else f"{g} in FY{a}–FY{b}" for g, a, b in runs]
+    return f"Grade {', '.join(parts)} (composite {last['composite']:.0f})."
 
 
 def changes(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:

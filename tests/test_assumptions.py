@@ -243,6 +243,14 @@ def test_grade_move_and_changes_in_words():
                       "grade": ["B", "C", "C"]})
     assert grade_move(h, "A") == "Moved from B to C since FY2023 (composite 70 → 55 in FY2024)."
     assert grade_move(h, "B") == ""
+    # a grade that left and came back is never "held" (Qualcomm FY2022-FY2025: C, B, B, C)
+    back = pd.DataFrame({"ticker": ["Q"] * 4, "fiscal_year": [2022, 2023, 2024, 2025],
+                         "composite": [59.0, 74.0, 76.0, 54.0], "grade": ["C", "B", "B", "C"]})
+    said = grade_move(back, "Q")
+    assert not said.startswith("Held")
+    assert said == "Grade C in FY2022, B in FY2023–FY2024, C in FY2025 (composite 54)."
+    held = back.assign(grade="C")
+    assert grade_move(held, "Q").startswith("Held grade C since FY2022")
     now = pd.DataFrame({"composite": [55.0, 60.0], "grade": ["C", "C"], "fiscal_year": [2024, 2024]}, index=["A", "B"])
     before = pd.DataFrame({"composite": [70.0, 60.0], "grade": ["B", "C"], "fiscal_year": [2023, 2024]}, index=["A", "B"])
     ch = changes(now, before)
