@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -161,23 +158,15 @@ RANKED_COLUMNS = ["rank", "name", "grade", "composite", *PILLARS, "fy", "age_mon
                   "segment", "on_cycle", "revenue_hist", "fcf_hist"]
 
 
-#: id of a scored set -> (a weak reference to it, the results table, its newest-results text); the text depends on
-#: neither weights nor filters. Entries of sets no longer alive are dropped.
-_NEWEST_TEXT: dict[int, tuple[weakref.ref, object, pd.Series]] = {}
-_NEWEST_LOCK = threading.Lock()  # sessions rerun on their own threads
-
-
 def newest_results_of(sc, results: pd.DataFrame | None) -> pd.Series:
-    """:func:`screens.export.newest_results_text` of every company of ``sc``, computed once per scored set and
-    results table (a weight change or a filter reruns the page, not this)."""
-    with _NEWEST_LOCK:
-        hit = _NEWEST_TEXT.get(id(sc))
-        if hit is None or hit[0]() is not sc or hit[1] is not results:
-            for key in [k for k, v in _NEWEST_TEXT.items() if v[0]() is None]:
-                del _NEWEST_TEXT[key]
-            hit = (weakref.ref(sc), results, newest_results_text(sc.ctx.companies, results, sc.ctx.panel))
-            _NEWEST_TEXT[id(sc)] = hit
-        return hit[2]
+    """:func:`screens.export.newest_results_text` of every company of ``sc``, computed once per scored context
+    and results table (kept in ``ctx.derived`` like the context's other memos; a weight change or a filter
+    reruns the page, not this)."""
+    hit = sc.ctx.derived.get("newest_results_text")
+    if hit is None or hit[0] is not results:
+        hit = (results, newest_results_text(sc.ctx.companies, results, sc.ctx.panel))
+        sc.ctx.derived["newest_results_text"] = hit
+    return hit[1]
 
 
 def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bool = False,
