@@ -161,14 +161,12 @@ def months_between(start: Any, end: Any) -> int | None:
         return None
     if pd.isna(a) or pd.isna(b):
         return None
-    a, b = a.tz_localize(None) if a.tzinfo else a, b.tz_localize(None) if b.tzinfo else b
-    months = (b.year - a.year) * 12 + (b.month - a.month) - (1 if b.day < a.day else 0)
-    return max(months, 0)
+    return int(whole_months(pd.Series([a]), b).iloc[0])
 
 
 def whole_months(start: pd.Series, end: Any) -> pd.Series:
-    """:func:`months_between` for a column of dates up to one ``end`` date: nullable Int64 whole months (<NA>
-    where a date is missing or unreadable)."""
+    """:func:`months_between` for a column of dates up to one ``end`` date (the formula lives here): nullable
+    Int64 whole months (<NA> where a date is missing or unreadable)."""
     b = pd.Timestamp(end)
     b = b.tz_localize(None) if b.tzinfo else b
     a = pd.to_datetime(start, errors="coerce")
