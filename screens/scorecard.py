@@ -123,19 +123,19 @@ def _header(card: dict, relative: bool) -> None:
     pill = st.columns(4)
     for col, (pid, label) in zip(pill, PILLARS.items()):
         p = card["pillars"][pid]
+        left_out = not_applicable_note(p)
         col.metric(label, fmt.score(p["score"]), help=f"{p['status']}: {p['on_file']} of {p['applicable']} "
                    "applicable checks on file (not applicable ones are left out; not on file ones score 0).")
         if p["status"] in ("partial", "insufficient data"):
             icon = ":material/warning:" if p["status"] == "insufficient data" else ":material/info:"
             high = f" · up to {fmt.score(p.get('score_high'))} if they passed" if p.get("score_high") is not None else ""
             col.caption(f"{icon} {p['on_file']} of {p['applicable']} checks on file"
-                        + (" · provisional" if p["status"] == "insufficient data" else "") + high
-                        + not_applicable_note(p))
+                        + (" · provisional" if p["status"] == "insufficient data" else "") + high + left_out)
         elif p["status"] == "no loop exposure on record":
             col.caption(":material/check_circle: no loop exposure on record")
-        elif not_applicable_note(p):
-            col.caption(f":material/info: {p['on_file']} of {p['applicable']} checks on file"
-                        + not_applicable_note(p) + " (left out of the score)")
+        elif left_out:
+            col.caption(f":material/info: {p['on_file']} of {p['applicable']} checks on file{left_out} (left out of "
+                        "the score)")
     notes = [state.md_escape(card["scoring_note"])] if card["scoring_note"] else []
     notes.append(_assumptions_line(card))
     st.caption(" · ".join(f":material/info: {n}" if i == 0 else n for i, n in enumerate(notes)))
