@@ -443,7 +443,7 @@ def _card_pillars(c: _Card, card: dict[str, Any]) -> None:
             c.box(left, bar_y, left + span * min(hi, 100) / 100, bar_y + 10, fill=_PALE, line=_PALE)
         if not is_missing(lo) and lo > 0:
             c.box(left, bar_y, left + span * min(lo, 100) / 100, bar_y + 10, fill=_BLUE, line=_BLUE)
-        c.text("pillars", left, bar_y + 14, _pillar_status(p), size=10.5, colour=_GREY, width=span)
+        c.text("pillars", left, bar_y + 14, pillar_status(p), size=10.5, colour=_GREY, width=span)
 
 
 def not_applicable_note(p: dict[str, Any]) -> str:
@@ -454,10 +454,18 @@ def not_applicable_note(p: dict[str, Any]) -> str:
     return f" · {n_a} of {len(checks)} checks do not apply" if n_a else ""
 
 
-def _pillar_status(p: dict[str, Any]) -> str:
-    """'5 of 6 checks on file · up to 97 if the missing ones passed' / 'complete' / 'no loop exposure on record'."""
+def pillar_status(p: dict[str, Any]) -> str:
+    """How much a pillar's score rests on, in one line for every view (scorecard caption, check tables, card
+    image): '5 of 6 checks on file · up to 97 if the missing passed · 1 of 7 checks do not apply', with
+    '· complete' when every applicable check is on file and '· provisional' when fewer than half are;
+    'none of 3 checks on file: n.a.' / 'no check applies: n.a.' for a pillar without a score, and
+    'no loop exposure on record: scores 100' for a company with no loop deal or commitment on file."""
     if p["status"] == "no loop exposure on record":
         return "no loop exposure on record: scores 100"
+    if not p["applicable"]:
+        return "no check applies: n.a." + not_applicable_note(p)
+    if not p["on_file"]:
+        return f"none of {p['applicable']} checks on file: n.a." + not_applicable_note(p)
     text = f"{p['on_file']} of {p['applicable']} checks on file"
     if p["status"] == "complete":
         return text + " · complete" + not_applicable_note(p)
@@ -550,7 +558,7 @@ def _card_checks(c: _Card, card: dict[str, Any]) -> None:
     for pid in PILLARS:
         p = card["pillars"][pid]
         c.box(x0 + 4, y + 1, x1 - 4, y + row_h - 1, fill="#eef2f6", line="#eef2f6")
-        head = f"{PILLARS[pid]} · {fmt.score(p['score'])} · {_pillar_status(p)}"
+        head = f"{PILLARS[pid]} · {fmt.score(p['score'])} · {pillar_status(p)}"
         c.text("checks", cols["result"], y + (row_h - size - 3) / 2, head, size=size + 0.5, bold=True,
                width=x1 - x0 - 24)
         y += row_h

@@ -18,7 +18,7 @@ from metrics.engine import history_of, scorecard
 from metrics.financials import RESULTS_DUE_DAYS
 from screens import state
 from screens.charts import (PILLAR_SHORT, RESULT_MEANING, RESULT_TEXT, card_results, check_value, coverage_label,
-                            due_not_on_file, not_applicable_note, result_css, result_text)
+                            due_not_on_file, pillar_status, result_css, result_text)
 from screens.export import card_and_figure, png_bytes, safe_csv, source_label
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1},
@@ -123,19 +123,12 @@ def _header(card: dict, relative: bool) -> None:
     pill = st.columns(4)
     for col, (pid, label) in zip(pill, PILLARS.items()):
         p = card["pillars"][pid]
-        left_out = not_applicable_note(p)
         col.metric(label, fmt.score(p["score"]), help=f"{p['status']}: {p['on_file']} of {p['applicable']} "
-                   "applicable checks on file (not applicable ones are left out; not on file ones score 0).")
-        if p["status"] in ("partial", "insufficient data"):
-            icon = ":material/warning:" if p["status"] == "insufficient data" else ":material/info:"
-            high = f" · up to {fmt.score(p.get('score_high'))} if they passed" if p.get("score_high") is not None else ""
-            col.caption(f"{icon} {p['on_file']} of {p['applicable']} checks on file"
-                        + (" · provisional" if p["status"] == "insufficient data" else "") + high + left_out)
-        elif p["status"] == "no loop exposure on record":
-            col.caption(":material/check_circle: no loop exposure on record")
-        elif left_out:
-            col.caption(f":material/info: {p['on_file']} of {p['applicable']} checks on file{left_out} (left out of "
-                        "the score)")
+                   "applicable checks on file. Checks that do not apply are left out of the score; checks not on "
+                   "file score 0. n.a. when none of the applicable checks is on file.")
+        icon = {"insufficient data": ":material/warning:", "partial": ":material/info:",
+                "complete": ":material/check_circle:", "no loop exposure on record": ":material/check_circle:"}
+        col.caption(f"{icon.get(p['status'], ':material/info:')} {pillar_status(p)}")
     notes = [state.md_escape(card["scoring_note"])] if card["scoring_note"] else []
     notes.append(_assumptions_line(card))
     st.caption(" · ".join(f":material/info: {n}" if i == 0 else n for i, n in enumerate(notes)))
@@ -403,8 +396,7 @@ def _check_tables(card: dict) -> None:
     """Every check of every pillar with formula, threshold and the inputs derived from reported parts."""
     for pid, label in PILLARS.items():
         p = card["pillars"][pid]
-        st.markdown(f"**{label}** — {fmt.score(p['score'])} · {p['status']} · {p['on_file']} of {p['applicable']} "
-                    "checks on file")
+        st.markdown(f"**{label}** — {fmt.score(p['score'])} · {pillar_status(p)}")
         rows = pd.DataFrame([{"Check": c["label"], "Result": result_text(c["result"]), "Value": check_value(c),
                               "Formula": c["formula"], "Threshold (pass)": c["threshold"],
                               "Derived inputs": "; ".join(f"{k}: {v}" for k, v in c.get("derived_inputs", {}).items())

@@ -167,7 +167,34 @@ def test_a_pillar_resting_on_fewer_checks_because_some_do_not_apply_says_so(scor
     assert any(said in t for t in _texts(fig))
     at = run_app({"ticker": "ORCL"})
     at.switch_page("screens/scorecard.py").run()
-    assert any(said in c.value and "left out of the score" in c.value for c in at.caption)
-    from screens.charts import not_applicable_note
+    from screens.charts import not_applicable_note, pillar_status
+
+    # one text in every view: the scorecard's pillar caption is the card image's pillar status line
+    status = pillar_status(p)
+    assert said in status and any(status in t for t in _texts(fig))
+    assert any(c.value.endswith(status) for c in at.caption), [c.value for c in at.caption]
 
     assert not_applicable_note({"checks": [{"result": "pass"}, {"result": "not on file"}]}) == ""
+
+
+@pytest.mark.parametrize("pillar, says, never", [
+    ({"status": "complete", "on_file": 3, "applicable": 3, "checks": [{"result": "pass"}] * 3},
+     "3 of 3 checks on file · complete", "up to"),
+    ({"status": "partial", "on_file": 2, "applicable": 3, "score_high": 100.0,
+      "checks": [{"result": "pass"}, {"result": "fail"}, {"result": "not on file"}, {"result": "n.a."}]},
+     "2 of 3 checks on file · up to 100 if the missing passed · 1 of 4 checks do not apply", "provisional"),
+    ({"status": "insufficient data", "on_file": 1, "applicable": 3, "score_high": 66.7,
+      "checks": [{"result": "fail"}, {"result": "not on file"}, {"result": "not on file"}]},
+     "1 of 3 checks on file · provisional · up to 67 if the missing passed", "complete"),
+    ({"status": "insufficient data", "on_file": 0, "applicable": 2, "score_high": 100.0,
+      "checks": [{"result": "not on file"}] * 2}, "none of 2 checks on file: n.a.", "up to"),
+    ({"status": "insufficient data", "on_file": 0, "applicable": 0, "score_high": 100.0,
+      "checks": [{"result": "n.a."}] * 2}, "no check applies: n.a. · 2 of 2 checks do not apply", "on file"),
+    ({"status": "no loop exposure on record", "on_file": 0, "applicable": 0, "checks": []},
+     "no loop exposure on record: scores 100", "n.a."),
+])
+def test_a_pillar_status_says_what_its_score_rests_on(pillar, says, never):
+    from screens.charts import pillar_status
+
+    text = pillar_status(pillar)
+    assert text == says and never not in text
