@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from metrics.format import join_and
+
 REVENUE = "Total Revenue"
 GROSS_PROFIT = "Gross Profit"
 OPERATING_INCOME = "Operating Income"
@@ -293,7 +295,7 @@ def scoring_note(full_panel: pd.DataFrame, ticker: str, scoring_year: int | None
     statements = [k for k in STATEMENT_KEYS]
     if not on_file.loc[scoring_year, "complete"]:
         missing = [k for k in statements if not on_file.loc[scoring_year, k]]
-        return f"No fiscal year has all three statements on file; scored on FY{scoring_year} ({_and(missing)} missing)."
+        return f"No fiscal year has all three statements on file; scored on FY{scoring_year} ({join_and(missing)} missing)."
     newer = [int(y) for y in block.index if y > scoring_year]
     if not newer:
         return ""
@@ -301,7 +303,7 @@ def scoring_note(full_panel: pd.DataFrame, ticker: str, scoring_year: int | None
     shown = block.loc[y, [f for f in PANEL_FIELDS if f in block]].dropna().index.tolist()
     listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
     missing = [k for k in statements if not on_file.loc[y, k]]
-    return f"FY{y} partial ({listed} only; {_and(missing)} not on file): scored on FY{scoring_year}."
+    return f"FY{y} partial ({listed} only; {join_and(missing)} not on file): scored on FY{scoring_year}."
 
 
 #: days after a fiscal year end by which its results are public: the SEC's 10-K deadline for large accelerated
@@ -329,11 +331,6 @@ def newest_due_year(fiscal_year: int | None, period_end: object, as_of: object,
     while end + pd.DateOffset(years=1) + due <= today:
         end, year = end + pd.DateOffset(years=1), year + 1
     return year, end.strftime("%Y-%m-%d")
-
-
-def _and(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def up_to_scoring_year(panel: pd.DataFrame, scoring_year: pd.Series) -> pd.DataFrame:

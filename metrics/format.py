@@ -254,3 +254,11 @@ def round_for_csv(df: pd.DataFrame) -> pd.DataFrame:
             if digits == 0:
                 out[col] = out[col].astype("Int64")
     return out
+
+
+def join_and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c' ('' for none)."""
+    items = list(items)
+    if not items:
+        return ""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

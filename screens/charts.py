@@ -178,7 +178,7 @@ def card_footnote(card: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-# --------------------------------------------------------------------------- newest results (release)
+# --------------------------------------------------------------------------- newest results (headline figures)
 
 #: result fields in the order a card lists them, with the words an investor reads
 RESULT_FIELDS = {"Total Revenue": "Revenue", "Net Income": "Net income", "Operating Income": "Operating income",
@@ -193,12 +193,12 @@ OUTFLOW_FIELDS = frozenset({"Capital Expenditure"})
 
 def newest_results(results: pd.DataFrame | None, ticker: str, scored_year: int | None, currency: str | None,
                    values: Mapping[int, Mapping[str, float]] | None = None) -> dict[str, Any] | None:
-    """The headline results of a company's newest fiscal year from its results release, when that year is the
-    scored one or newer: ``{"fiscal_year", "title", "released", "vs", "rows": [{label, value, growth, precision,
+    """The headline results of a company's newest fiscal year (from its results release, a filing, a news report
+    or a statement aggregator: ``title`` names which), when that year is the scored one or newer: ``{"fiscal_year", "title", "released", "vs", "rows": [{label, value, growth, precision,
     stated, kind, source}]}``. Growth (for capex: of the amount spent) is against the scored year (or, for a release
     of the scored year itself, the year before) from ``values`` (fiscal year -> statement label -> value; free cash
     flow as "Free Cash Flow").
-    Shown for information, never scored. None when the company has no such release."""
+    Shown for information, never scored. None when the company has no headline results on file."""
     if results is None or results.empty or "ticker" not in results:
         return None
     mine = results[results["ticker"] == ticker]
@@ -238,8 +238,22 @@ def newest_results(results: pd.DataFrame | None, ticker: str, scored_year: int |
                     "released": _text(r.get("released"))[:10], "source": _text(r.get("source")),
                     "kind": _text(r.get("kind"))})
     released = max((r["released"] for r in out if r["released"]), default="")
-    return {"fiscal_year": year, "title": f"FY{year} results (release, rounded)", "released": released,
-            "vs": f"FY{base_year}", "rows": out}
+    return {"fiscal_year": year, "title": f"FY{year} results ({page_kinds([r['kind'] for r in out])}, rounded)",
+            "released": released, "vs": f"FY{base_year}", "rows": out}
+
+
+#: what kind of page a headline figure was read from (``results.csv`` ``kind``), in the words a title uses
+PAGE_KIND_WORDS = {"company release": "release", "SEC filing": "filing", "news": "news", "aggregator": "aggregator"}
+
+
+def page_kinds(kinds: list[str]) -> str:
+    """The kinds of page the shown headline figures were read from, in a fixed order: 'release', 'release and
+    aggregator', 'filing, news and aggregator'; 'source not stated' when none is named. A title never says
+    'release' for a figure an aggregator or a news report states."""
+    named = set(kinds)
+    words = [w for k, w in PAGE_KIND_WORDS.items() if k in named]
+    words += sorted(k for k in named if k and k not in PAGE_KIND_WORDS)
+    return fmt.join_and(words) if words else "source not stated"
 
 
 def _text(x: Any) -> str:

@@ -94,10 +94,12 @@ statement and balance sheet are all on file. A newer year with only a few lines 
 is shown as partial and left out of every check; the scorecard says which year was scored, why, and how many
 months have passed since that year ended (the screener's Age column).
 
-**Newest results (release, rounded).** For a company whose newest fiscal year is not complete on file, Kosmos
-shows the headline figures of its results release (revenue, net income, cash flow, capex or free cash flow,
-cash and debt where stated) with the precision the release states, for example "USD 215.9 bn, rounded to
-0.1 bn", its date, its page and the growth against the scored year (for capex: the growth of the amount spent).
+**Newest results (headline figures, rounded).** For a company whose newest fiscal year is not complete on file,
+Kosmos shows that year's headline figures (revenue, net income, cash flow, capex or free cash flow, cash and debt
+where stated) with the precision the page states, for example "USD 215.9 bn, rounded to 0.1 bn", its date, its
+page and the growth against the scored year (for capex: the growth of the amount spent). The title names the
+kind of page they were read from: "FY2026 results (release, rounded)" only when the company's release or filing
+states them, "(aggregator, rounded)" or "(news, rounded)" when a statement aggregator or a news report does.
 These figures are shown for information and never feed a score.
 
 **Newest year due.** A fiscal year's results are public within {F.RESULTS_DUE_DAYS} days of its end (the SEC's deadline for large

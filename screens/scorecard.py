@@ -157,7 +157,8 @@ def results_rows(res: dict | None) -> pd.DataFrame:
 
 
 def _newest_results(card: dict, results) -> None:
-    """'FY2026 results (release, rounded)': the headline figures of the newest year, with their stated precision
+    """'FY2026 results (release, rounded)' (or '(aggregator, rounded)', ...: the kind of page they were read from):
+    the headline figures of the newest year, with their stated precision
     and growth against the scored year; never scored."""
     res = card_results(results, card)
     due = due_not_on_file(card, res)

@@ -223,11 +223,12 @@ def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bo
         "not_scored": st.column_config.TextColumn("Data gaps", help="Checks not on file per pillar (they score 0). "
                                                   "'provisional' marks a pillar with fewer than half of its checks on "
                                                   "file. The scorecard names each missing input."),
-        "newest_results": st.column_config.TextColumn("Newest results (release)", width="large",
-                                                      help="Headline results of the newest fiscal year from the "
-                                                           "company's results release, rounded as stated, growth "
-                                                           "against the scored year. Shown for information, never "
-                                                           "scored."),
+        "newest_results": st.column_config.TextColumn("Newest results (headline)", width="large",
+                                                      help="Headline results of the newest fiscal year as the page "
+                                                           "they were read from states them (the label names it: "
+                                                           "release, filing, news or aggregator), rounded as stated, "
+                                                           "growth against the scored year. Shown for information, "
+                                                           "never scored."),
         "nd_ebitda": st.column_config.TextColumn("Net debt / EBITDA", help=HELP["net_debt_to_ebitda"] + " n.a. = not "
                                                  "computable (the scorecard says which input is missing)."),
         "fcf_margin": st.column_config.TextColumn("FCF margin", help=HELP["fcf_margin"]),

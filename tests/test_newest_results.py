@@ -3,6 +3,8 @@ and screener row says when that year is neither complete on file nor covered by 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -150,3 +152,35 @@ def test_the_screener_computes_the_newest_results_text_once_per_scored_set(monke
     assert view["newest_results"].tolist() == expected.reindex(subset.index).replace("", "–").tolist()
     screener.newest_results_of(build_scored(ds), ds.results)  # another scored set: computed for it
     assert len(calls) == 2
+
+
+def test_the_results_title_names_the_kind_of_page_and_says_release_only_for_a_release(scored):
+    """Most headline figures on file come from aggregators and news reports: the title must not call them a
+    release. Checked on every company of the embedded set against the kinds of the rows it shows."""
+    from screens.charts import newest_results
+
+    ds, sc = scored
+    words = {"company release": "release", "SEC filing": "filing", "news": "news", "aggregator": "aggregator"}
+    table, seen = sc.table(), set()
+    for ticker in sorted(set(ds.results["ticker"]) & set(table.index)):
+        res = newest_results(ds.results, ticker, int(table.at[ticker, "fiscal_year"]), "USD")
+        if not res:
+            continue
+        kinds = {r["kind"] for r in res["rows"]}
+        named = re.fullmatch(r"FY\d{4} results \((.+), rounded\)", res["title"]).group(1)
+        assert set(re.split(r", | and ", named)) == {words[k] for k in kinds}, (ticker, res["title"], kinds)
+        assert ("release" in named) == ("company release" in kinds), (ticker, res["title"])
+        seen |= kinds
+    assert {"aggregator", "company release"} <= seen  # both cases occur in the embedded set
+
+
+@pytest.mark.parametrize("kinds, title", [
+    (["company release"], "release"),
+    (["aggregator", "company release", "aggregator"], "release and aggregator"),
+    (["news", "SEC filing", "aggregator"], "filing, news and aggregator"),
+    ([""], "source not stated"),
+])
+def test_page_kinds_in_a_fixed_order(kinds, title):
+    from screens.charts import page_kinds
+
+    assert page_kinds(kinds) == title

@@ -70,7 +70,7 @@ def test_screener_tables_and_first_screen_columns():
     assert view.value["fy"].str.fullmatch(r"FY\d{4}").all() and view.value["age_months"].ge(0).all()
     assert not at.expander[0].proto.expanded  # filters collapsed: the ranked table is on the first screen
     assert not all_problems(at), all_problems(at)
-    assert view.value["newest_results"].str.contains(r"results \(release, rounded\)").any()
+    assert view.value["newest_results"].str.contains(r"FY\d{4} results \((?:release|filing|news|aggregator)").any()
     at.session_state["screener_view"] = "History"
     at.run()
     assert not all_problems(at), all_problems(at)
