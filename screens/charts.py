@@ -630,7 +630,7 @@ def _card_results(c: _Card, card: dict[str, Any], res: dict[str, Any] | None) ->
         _empty(c, "results", lines)
         return
     x0, y0, x1, y1 = c.panel("results", res["title"])
-    c.text("results", x0 + 12, y0 + 28, f"released {res['released'] or 'n.a.'} · never scored · growth vs {res['vs']}",
+    c.text("results", x0 + 12, y0 + 28, (f"released {res['released']} · " if res["released"] else "") + f"never scored · growth vs {res['vs']}",
            size=10.5, colour=_GREY, width=x1 - x0 - 24)
     for i, r in enumerate(res["rows"][:4]):
         y = y0 + 48 + i * 37

@@ -170,9 +170,9 @@ def _newest_results(card: dict, results) -> None:
             st.info(missing, icon=":material/hourglass_empty:")
         return
     with st.container(border=True):
-        st.markdown(f"**{res['title']}** · released {state.md_escape(res['released'] or 'n.a.')} · shown for "
-                    "information, never "
-                    f"scored (the score uses {fmt.fiscal_year(card['fiscal_year'])})")
+        released = f" · released {state.md_escape(res['released'])}" if res["released"] else ""
+        st.markdown(f"**{res['title']}**{released} · shown for information, never scored (the score uses "
+                    f"{fmt.fiscal_year(card['fiscal_year'])})")
         st.table(results_rows(res), hide_index=True, border="horizontal")
         if missing:
             st.caption(f":material/hourglass_empty: {missing}")
