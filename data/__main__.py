@@ -73,6 +73,7 @@ def validation_report() -> dict:
     xc = crosscheck_report(statements, crosscheck, scored_years[scored_years["fiscal_year"] <= limit])
 
     window = market_cap_window(caps["as_of"])
+    shown = newest_year_shown(statements, scoring, results, list(universe["ticker"]))
     ratio_checks = published_ratio_checks(panel)
     unsourced = int((statements["source"].fillna("").str.strip() == "").sum()) + int(
         (market["source"].fillna("").str.strip() == "").sum())
@@ -85,6 +86,7 @@ def validation_report() -> dict:
         "no_unexplained_identity_violations": not unexplained,
         "market_caps_within_30_days": window["companies_with_market_cap"] == len(universe)
         and not window["outside_best_window"],
+        "newest_year_complete_or_headline_results_for_all": not shown["not_on_file"],
     }
     implausible = [{"table": r.table, "ticker": r.ticker,
                     "fiscal_year": None if pd.isna(r.fiscal_year) else int(r.fiscal_year), "field": r.field,
@@ -121,6 +123,7 @@ def validation_report() -> dict:
         "rounded_values": rounded_report(statements),
         "source_kinds_of_scoring_year_values": scoring_year_source_kinds(statements, scoring, universe),
         "results": results_summary(results, scoring),
+        "newest_year_shown": shown,
         "not_reported": {"lines": int(len(not_reported)), "companies": sorted(set(not_reported["ticker"])),
                          "conflicts_with_values_on_file": conflicts},
         "fx_currencies": sorted(fx["currency"]),
@@ -169,6 +172,41 @@ def results_summary(results: pd.DataFrame, scoring: pd.DataFrame) -> dict:
             "by_kind": {k: int(n) for k, n in results["kind"].value_counts().items()},
             "rows_newer_than_the_scoring_year": int(len(newer)),
             "companies_with_newer_results": sorted(set(newer["ticker"]))}
+
+
+def newest_year_shown(statements: pd.DataFrame, scoring: pd.DataFrame, results: pd.DataFrame,
+                      tickers: list[str], as_of: pd.Timestamp | str | None = None) -> dict:
+    """Issue 16's card check: per company, the newest fiscal year whose results are due by ``as_of`` (today when
+    None; :func:`metrics.engine.newest_due`) and how its card shows it: ``complete`` (the scored year is that year
+    or newer), ``headline results`` (a results row of that year or newer is on file, shown never scored) or ``not
+    on file`` (the card says "FY2026 results (year to ...) not on file")."""
+    from metrics.engine import newest_due
+
+    index = pd.Index(tickers, name="ticker")
+    due = newest_due(statements, index, as_of)
+    newest_results = pd.to_numeric(results["fiscal_year"], errors="coerce").groupby(results["ticker"]).max()
+    rows = {}
+    for t in tickers:
+        year = due.at[t, "newest_due_year"]
+        year = None if pd.isna(year) else int(year)
+        scored = scoring["fiscal_year"].get(t) if t in scoring.index else None
+        complete = t in scoring.index and bool(scoring.at[t, "complete"])
+        if year is None:
+            shown = "not on file"
+        elif complete and scored is not None and int(scored) >= year:
+            shown = "complete"
+        elif t in newest_results.index and newest_results[t] >= year:
+            shown = "headline results"
+        else:
+            shown = "not on file"
+        rows[t] = {"newest_due_year": year, "period_end": due.at[t, "newest_due_period_end"], "shown": shown}
+    missing = [t for t, r in rows.items() if r["shown"] == "not on file"]
+    return {"as_of": pd.Timestamp(as_of if as_of is not None else pd.Timestamp.now()).strftime("%Y-%m-%d"),
+            "complete": sum(r["shown"] == "complete" for r in rows.values()),
+            "headline_results": sum(r["shown"] == "headline results" for r in rows.values()),
+            "not_on_file": [f"{t} FY{rows[t]['newest_due_year']}" if rows[t]["newest_due_year"] else t
+                            for t in missing],
+            "per_company": rows}
 
 
 def not_reported_conflicts(statements: pd.DataFrame, not_reported: pd.DataFrame) -> list[dict]:
@@ -276,6 +314,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"Headline results (shown, never scored): {rs['rows']} rows for {rs['companies']} companies ("
           + ", ".join(f"{k} {n}" for k, n in rs["by_kind"].items()) + f"); newer than the scoring year: "
           f"{rs['rows_newer_than_the_scoring_year']} rows ({', '.join(rs['companies_with_newer_results']) or 'none'})")
+    ny = report["newest_year_shown"]
+    print(f"Newest fiscal year due by {ny['as_of']}: complete on file {ny['complete']}, as headline results "
+          f"{ny['headline_results']}, not on file {len(ny['not_on_file'])} ({', '.join(ny['not_on_file']) or 'none'})")
     print(f"Lines the companies do not report: {nr['lines']} ({', '.join(nr['companies']) or 'none'}); values on "
           f"file for them: {len(nr['conflicts_with_values_on_file'])}")
     for c in nr["conflicts_with_values_on_file"]:

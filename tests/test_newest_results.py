@@ -184,3 +184,34 @@ def test_page_kinds_in_a_fixed_order(kinds, title):
     from screens.charts import page_kinds
 
     assert page_kinds(kinds) == title
+
+
+def test_validate_reports_how_each_card_shows_its_newest_year_due():
+    """Issue 16's done-when, per company: the newest year due is complete on file, or its headline results are on
+    file, or it is named as not on file; the done-when check holds only when no company is in the last group."""
+    from data.__main__ import newest_year_shown
+
+    statements = pd.DataFrame({"ticker": ["A", "B", "C", "D"], "fiscal_year": [2026, 2025, 2025, 2025],
+                               "period_end": ["2026-06-30", "2025-06-30", "2025-06-30", "2025-12-31"]})
+    scoring = pd.DataFrame({"fiscal_year": [2026, 2025, 2025, 2025], "complete": [True, True, True, False]},
+                           index=pd.Index(["A", "B", "C", "D"], name="ticker"))
+    results = pd.DataFrame({"ticker": ["B", "D"], "fiscal_year": [2026, 2025]})
+    got = newest_year_shown(statements, scoring, results, ["A", "B", "C", "D"], as_of="2026-12-01")
+    shown = {t: r["shown"] for t, r in got["per_company"].items()}
+    # A: FY2026 scored and complete; B: FY2026 due, its results on file; C: FY2026 due, nothing on file;
+    # D: FY2025 is the newest due (FY2026 not until 2027) but only partly on file, with its results shown
+    assert shown == {"A": "complete", "B": "headline results", "C": "not on file", "D": "headline results"}
+    assert got["not_on_file"] == ["C FY2026"] and (got["complete"], got["headline_results"]) == (1, 2)
+    assert got["per_company"]["C"]["period_end"] == "2026-06-30"
+
+
+def test_the_validate_report_carries_the_newest_year_check():
+    from data.__main__ import validation_report
+
+    rep = validation_report()
+    ny = rep["newest_year_shown"]
+    assert ny["complete"] + ny["headline_results"] + len(ny["not_on_file"]) == rep["companies"]
+    assert rep["done_when"]["newest_year_complete_or_headline_results_for_all"] is (not ny["not_on_file"])
+    shown = ny["per_company"]
+    # NVDA's FY2026 (year to January 2026) has headline results on file, Microsoft's FY2026 (June 2026) nothing yet
+    assert shown["NVDA"]["newest_due_year"] == 2026 and shown["NVDA"]["shown"] != "not on file"
