@@ -41,7 +41,8 @@ def validation_report() -> dict:
     panel = F.build_panel(statements)
     scoring = F.scoring_rows(panel)
     coverage = F.input_coverage(scoring)
-    caps = market.dropna(subset=["market_cap"]).set_index("ticker")
+    caps = market.assign(**F.market_caps(market)[["market_cap", "market_cap_derived"]])  # stated, else price × shares
+    caps = caps.dropna(subset=["market_cap"]).set_index("ticker")
     per_company = []
     for row in universe.itertuples():
         rows = statements[statements["ticker"] == row.ticker]
@@ -73,6 +74,7 @@ def validation_report() -> dict:
     xc = crosscheck_report(statements, crosscheck, scored_years[scored_years["fiscal_year"] <= limit])
 
     window = market_cap_window(caps["as_of"])
+    window["derived_from_price_and_shares"] = sorted(caps.index[caps["market_cap_derived"].astype(bool)])
     shown = newest_year_shown(statements, scoring, results, list(universe["ticker"]))
     ratio_checks = published_ratio_checks(panel)
     unsourced = int((statements["source"].fillna("").str.strip() == "").sum()) + int(
@@ -332,7 +334,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     w = report["market_cap_window"]
     print(f"Market caps: {w['companies_with_market_cap']} companies, dated {w['first']} to {w['last']}; best "
           f"{MAX_MARKET_WINDOW_DAYS}-day window {w['best_window'][0]} to {w['best_window'][1]} holds "
-          f"{w['inside_best_window']}; outside: {', '.join(w['outside_best_window']) or 'none'}")
+          f"{w['inside_best_window']}; outside: {', '.join(w['outside_best_window']) or 'none'}; derived from a dated "
+          f"price × shares: {', '.join(w.get('derived_from_price_and_shares', [])) or 'none'}")
     rc = report["published_ratio_checks"]
     print(f"Published ratios: {rc['comparable']} of {rc['published']} comparable, {rc['agree']} agree within tolerance")
     for r, c in rc["per_ratio"].items():

@@ -54,7 +54,8 @@ LOOP_COUNTERPARTIES = [
 STATEMENT_COLUMNS = ["ticker", "fiscal_year", "period_end", "currency", "field", "value", "source", "note"]
 CROSSCHECK_COLUMNS = ["ticker", "fiscal_year", "field", "value", "source", "note"]
 UNIVERSE_COLUMNS = ["ticker", "name", "segment", "subsegment", "country", "price_currency", "origin"]
-MARKET_COLUMNS = ["ticker", "price_currency", "market_cap", "shares_outstanding", "as_of", "source", "note"]
+MARKET_COLUMNS = ["ticker", "price_currency", "market_cap", "shares_outstanding", "as_of", "source", "note", "price",
+                  "shares_as_of", "shares_source"]
 FX_COLUMNS = ["currency", "usd_per_unit", "as_of", "source", "note"]
 KEY = ["ticker", "fiscal_year", "field"]
 #: lines statement sites compute rather than filings report: kept as cross-checks, never as figures
@@ -190,7 +191,7 @@ def build(reference: Path, out: Path, project: Path = PROJECT_REFERENCE) -> dict
         frames = [own_market, shared_market[~shared_market["ticker"].isin(own_market["ticker"])]]
     market = pd.concat(frames, ignore_index=True)
     market["price_currency"] = "USD"
-    market = market[MARKET_COLUMNS]
+    market = market.reindex(columns=MARKET_COLUMNS)  # price and the shares' date and page: only for a derived cap
     market = market[market["market_cap"].notna() | market["shares_outstanding"].notna()]
 
     fx = pd.DataFrame([("USD", 1.0, "2026-06-30", "identity (amounts already in US dollars)", pd.NA)],

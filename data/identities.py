@@ -374,8 +374,10 @@ def market_plausibility(market: pd.DataFrame, fx: pd.DataFrame,
     if market.empty:
         return market, empty_refused()
     cap = pd.to_numeric(market["market_cap"], errors="coerce")
-    usd = cap * _usd_rates(market["price_currency"], fx)
     shares = pd.to_numeric(market["shares_outstanding"], errors="coerce")
+    if "price" in market:  # a cap the app will derive (price × shares) is held to the same bound
+        cap = cap.where(cap.notna(), pd.to_numeric(market["price"], errors="coerce") * shares)
+    usd = cap * _usd_rates(market["price_currency"], fx)
     big_cap, many = usd > MARKET_CAP_LIMIT_USD, shares > SHARES_LIMIT
     refused = [refused_rows("market", market[big_cap], "market_cap", cap[big_cap],
                         _texts("market cap beyond USD 20 tn (USD-equivalent {:.3g})", usd[big_cap]), origin),

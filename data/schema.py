@@ -9,7 +9,9 @@ returns two tidy tables that ``metrics/`` reads and nothing else:
   is in full units of ``currency`` (the reporting currency). Outflows (capex,
   buybacks, dividends) are negative, Interest Expense is positive.
 * **market** -- ``ticker, price_currency, market_cap, shares_outstanding,
-  as_of, source``; ``market_cap`` is in ``price_currency``.
+  as_of, source``; ``market_cap`` is in ``price_currency``. The embedded file may
+  add ``price``, ``shares_as_of`` and ``shares_source`` for a cap the app derives
+  (:func:`metrics.financials.market_caps`: price on ``as_of`` × shares).
 
 The pandera schemas that validate files live in :mod:`data.validation` (imported
 only when a file is actually validated); every error names the file, the row

@@ -64,6 +64,11 @@ MARKET_SCHEMA = pa.DataFrameSchema(
         "as_of": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=False),
         "source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
         "note": pa.Column(str, nullable=True, required=False),
+        # a cap the app derives (metrics.financials.market_caps): the dated price of ``source`` and the share count
+        # of another page; the file stores both as read, never their product
+        "price": pa.Column(float, pa.Check.gt(0), nullable=True, required=False),
+        "shares_as_of": pa.Column(str, pa.Check.str_matches(_PARTIAL_DATE), nullable=True, required=False),
+        "shares_source": pa.Column(str, pa.Check.str_length(min_value=1), nullable=True, required=False),
     },
     strict=True,
     ordered=False,

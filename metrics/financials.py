@@ -402,6 +402,44 @@ def record_span(panel: pd.DataFrame) -> pd.DataFrame:
     return ends
 
 
+#: optional market columns of a cap derived from a dated price and a share count read on another page
+PRICE, SHARES, SHARES_AS_OF, SHARES_SOURCE = "price", "shares_outstanding", "shares_as_of", "shares_source"
+
+
+def market_caps(market: pd.DataFrame) -> pd.DataFrame:
+    """Per market row (same index): ``market_cap`` as the page states it, else price × shares outstanding.
+
+    A derived cap (``market_cap_derived`` True) is the share price on its date (``as_of``, from ``source``)
+    times the shares outstanding another page states (``shares_as_of``, ``shares_source``), in the price
+    currency; it is never stored, and ``market_cap_source`` says how it was made: "derived: price USD 802.13
+    (2026-02-13, <url>) × 268.7 m shares (2026-04-24, <url>)". A stated cap always wins; a row with neither a
+    cap nor both parts has no cap (NaN), never a zero.
+    """
+    out = pd.DataFrame(index=market.index)
+    stated = pd.to_numeric(market["market_cap"], errors="coerce") if "market_cap" in market \
+        else pd.Series(np.nan, index=market.index)
+    price = pd.to_numeric(market[PRICE], errors="coerce") if PRICE in market else pd.Series(np.nan, index=market.index)
+    shares = pd.to_numeric(market[SHARES], errors="coerce") if SHARES in market \
+        else pd.Series(np.nan, index=market.index)
+    parts = price * shares
+    derived = stated.isna() & (price > 0) & (shares > 0)
+    out["market_cap"] = stated.where(stated.notna(), parts.where(derived))
+    out["market_cap_derived"] = derived
+    source = market["source"].astype(object) if "source" in market else pd.Series(None, index=market.index)
+    out["market_cap_source"] = source
+    def text(r: pd.Series, col: str, default: str) -> str:
+        v = r.get(col)
+        return default if v is None or (not isinstance(v, str) and pd.isna(v)) or not str(v).strip() else str(v)
+
+    for i in np.flatnonzero(derived.to_numpy()):  # a handful of rows: the derivation said in words
+        r = market.iloc[i]
+        out.iloc[i, out.columns.get_loc("market_cap_source")] = (
+            f"derived: price {text(r, 'price_currency', '')} {float(r[PRICE]):,.2f} ({text(r, 'as_of', 'n.a.')}, "
+            f"{text(r, 'source', 'source not stated')}) × {float(r[SHARES]) / 1e6:,.2f} m shares "
+            f"({text(r, SHARES_AS_OF, 'date not stated')}, {text(r, SHARES_SOURCE, text(r, 'source', ''))})")
+    return out
+
+
 def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, NaN where the denominator is zero, negative or missing."""
     num = pd.to_numeric(numerator, errors="coerce")

@@ -164,6 +164,9 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     tick = keys["ticker"]
     rates = fx.set_index("currency")["usd_per_unit"] if not fx.empty else pd.Series(dtype=float)
     mk = market.drop_duplicates("ticker", keep="last").set_index("ticker")
+    if not mk.empty:  # a stated cap, else price × shares (said so in the source text)
+        mk = mk.assign(**F.market_caps(mk)[["market_cap", "market_cap_source", "market_cap_derived"]].rename(
+            columns={"market_cap_source": "source"}))
     companies = pd.DataFrame(index=index)
     if years == "all":  # keys "T@Y": the company's ticker as a column (the headline's index is the ticker)
         companies["ticker"] = tick.to_numpy()
@@ -179,7 +182,8 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     cap = (tick.map(mk["market_cap"]) * tick.map(mk["price_currency"]).map(rates)).astype(float) if not mk.empty \
         else pd.Series(np.nan, index=index)
     companies["market_cap_usd"] = cap.where(scoring).to_numpy()
-    for col, src in (("market_cap_as_of", "as_of"), ("market_cap_source", "source")):
+    for col, src in (("market_cap_as_of", "as_of"), ("market_cap_source", "source"),
+                     ("market_cap_derived", "market_cap_derived")):
         companies[col] = (tick.map(mk[src]).where(scoring) if src in mk else pd.Series(None, index=index)).to_numpy()
     info = pd.to_datetime(keys["next_period_end"], errors="coerce")
     if as_of is not None:

@@ -603,7 +603,8 @@ def _card_figures(c: _Card, card: dict[str, Any], hist: pd.DataFrame) -> None:
             ("Net cash" if not is_missing(nd) and nd < 0 else "Net debt", money(abs(nd) if not is_missing(nd) else nd, cur)),
             ("Net debt / EBITDA", fmt.times(m.get("net_debt_to_ebitda"))
              + (f" (adjusted {fmt.times(b['adjusted_ratio'])})" if b.get("adjusted_ratio") is not None else "")),
-            ("Market cap", money(card.get("market_cap_usd"), "USD")
+            ("Market cap (derived)" if card.get("market_cap_derived") else "Market cap",
+             money(card.get("market_cap_usd"), "USD")
              + (f" ({card['market_cap_as_of']})" if card.get("market_cap_as_of") else ""))]
     for i, (label, value) in enumerate(rows):
         y = y0 + 34 + i * 30

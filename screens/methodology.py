@@ -170,7 +170,10 @@ SOURCES = """
   was read from and a note on its basis (GAAP or IFRS as reported, full units, nothing summed or estimated).
   Accounting identities, units and period ends are checked, revenue and free cash flow are cross-checked against
   a second page, and independently published ratios are reproduced.
-- **Market capitalisations** carry their own dates and pages; they are not one snapshot.
+- **Market capitalisations** carry their own dates and pages; they are not one snapshot. Where no page states a
+  cap inside the data set's window, Kosmos derives it from a share price on a stated date times the shares
+  outstanding another page states, and says so ("derived" on the card, the derivation with both pages on the
+  scorecard, a "derived" basis column in the CSV).
 - **Live refresh** from Yahoo Finance (the sidebar button): annual statements and quote data, kept on this
   computer with the time they were fetched; data older than 24 hours is flagged stale.
 - **Exchange rates**: live from Yahoo after a refresh; offline, a table of dated and sourced quotes. A missing

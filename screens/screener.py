@@ -31,7 +31,9 @@ HELP = {
     "net_debt_to_ebitda": "(Total debt − cash & short-term investments) / EBITDA, latest fiscal year. Negative = net cash.",
     "fcf_margin": "Free cash flow / revenue, latest fiscal year.",
     "gross_margin": "Gross profit / revenue, latest fiscal year.",
-    "market_cap_usd": "Market capitalisation in USD bn, each with its own date (see the scorecard's sources).",
+    "market_cap_usd": "Market capitalisation in USD bn, each with its own date (see the scorecard's sources); "
+                      "where no page states one in the window, the share price on a stated date times the shares "
+                      "outstanding another page states (derived, said so on the scorecard and in the CSV).",
     "coverage": "Share of the 19 inputs the checks read that are reported (or derived from reported parts) "
                 "in the scoring year. A missing input leaves its checks not on file, which scores zero.",
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -264,3 +265,56 @@ def test_commitments_with_only_weak_pages_are_shown_never_counted(checks):
             assert r.basis == "unverified" and "only weak sources" in r.note, c.row_key
         elif c.strong_source:
             assert r.source == c.strong_source.strip() and r.basis != "unverified", c.row_key
+
+
+def test_a_market_cap_is_the_stated_one_else_a_dated_price_times_shares_never_a_zero():
+    from metrics.financials import market_caps
+
+    market = pd.DataFrame({
+        "ticker": ["S", "D", "P", "N"], "price_currency": "USD",
+        "market_cap": [5e9, np.nan, np.nan, np.nan], "shares_outstanding": [1e8, 2.5e8, np.nan, 1e8],
+        "price": [80.0, 40.0, 12.0, np.nan], "as_of": ["2026-02-02", "2026-02-13", "2026-02-13", "2026-02-13"],
+        "source": ["https://a.test", "https://price.test", "https://b.test", "https://c.test"],
+        "shares_as_of": [None, "2026-01-30", None, None], "shares_source": [None, "https://cover.test", None, None]})
+    got = market_caps(market)
+    assert got.at[0, "market_cap"] == 5e9 and not got.at[0, "market_cap_derived"]  # a stated cap wins
+    assert got.at[1, "market_cap"] == 40.0 * 2.5e8 and got.at[1, "market_cap_derived"]  # 10 bn: price × shares
+    assert got.at[2, "market_cap"] != got.at[2, "market_cap"] and got.at[3, "market_cap"] != got.at[3, "market_cap"]
+    text = got.at[1, "market_cap_source"]
+    assert text.startswith("derived: price USD 40.00 (2026-02-13, https://price.test) × 250.00 m shares")
+    assert "(2026-01-30, https://cover.test)" in text
+    assert got.at[0, "market_cap_source"] == "https://a.test"
+
+
+def test_embedded_caps_without_a_stated_figure_are_derived_and_said_so():
+    """GE Vernova and Talen: no page states a cap inside the window, so the file holds the dated price and the share
+    count as read, and the app multiplies them (the card says 'derived', the CSV 'derived: price × shares')."""
+    from data.loader import load_dataset
+    from screens.export import screen_frame
+    from screens.model import build_scored
+
+    raw = pd.read_csv(ROOT / "data" / "market.csv").set_index("ticker")
+    derived = raw.index[raw["market_cap"].isna() & raw["price"].notna()]
+    assert {"GEV", "TLN"} <= set(derived)
+    assert raw.loc[derived, ["shares_outstanding", "shares_as_of", "shares_source", "source"]].notna().all().all()
+    sc = build_scored(load_dataset(use_cache=False))
+    comp = sc.ctx.companies
+    for t in derived:
+        assert comp.at[t, "market_cap_usd"] == pytest.approx(raw.at[t, "price"] * raw.at[t, "shares_outstanding"])
+        assert comp.at[t, "market_cap_as_of"] == raw.at[t, "as_of"] and bool(comp.at[t, "market_cap_derived"])
+        assert comp.at[t, "market_cap_source"].startswith("derived: price USD")
+    csv = screen_frame(sc.table()).set_index("ticker")
+    assert (csv.loc[list(derived), "market_cap_basis"] == "derived: price × shares").all()
+    assert (csv.loc[csv.index.difference(derived), "market_cap_basis"].isin(["stated", ""])).all()
+
+
+def test_a_derived_cap_is_held_to_the_same_plausibility_bound_as_a_stated_one():
+    from data.identities import market_plausibility
+
+    fx = pd.DataFrame({"currency": ["USD"], "usd_per_unit": [1.0]})
+    market = pd.DataFrame({"ticker": ["OK", "BIG"], "price_currency": "USD", "market_cap": [np.nan, np.nan],
+                           "shares_outstanding": [2.5e8, 2.5e8], "price": [40.0, 1e6], "as_of": "2026-02-13",
+                           "source": "https://price.test"})
+    kept, refused = market_plausibility(market, fx)
+    assert list(kept["ticker"]) == ["OK"]  # 10 bn passes; 250 tn (a price typed in the wrong unit) is refused
+    assert list(refused["ticker"]) == ["BIG"] and "beyond USD 20 tn" in refused["reason"].iloc[0]
