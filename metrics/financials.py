@@ -295,7 +295,8 @@ def scoring_note(full_panel: pd.DataFrame, ticker: str, scoring_year: int | None
     statements = [k for k in STATEMENT_KEYS]
     if not on_file.loc[scoring_year, "complete"]:
         missing = [k for k in statements if not on_file.loc[scoring_year, k]]
-        return f"No fiscal year has all three statements on file; scored on FY{scoring_year} ({join_and(missing)} missing)."
+        return (f"No fiscal year has all three statements on file; scored on FY{scoring_year} "
+                f"({join_and(missing)} missing).")
     newer = [int(y) for y in block.index if y > scoring_year]
     if not newer:
         return ""
@@ -427,6 +428,7 @@ def market_caps(market: pd.DataFrame) -> pd.DataFrame:
     out["market_cap_derived"] = derived
     source = market["source"].astype(object) if "source" in market else pd.Series(None, index=market.index)
     out["market_cap_source"] = source
+
     def text(r: pd.Series, col: str, default: str) -> str:
         v = r.get(col)
         return default if v is None or (not isinstance(v, str) and pd.isna(v)) or not str(v).strip() else str(v)

@@ -194,9 +194,10 @@ OUTFLOW_FIELDS = frozenset({"Capital Expenditure"})
 def newest_results(results: pd.DataFrame | None, ticker: str, scored_year: int | None, currency: str | None,
                    values: Mapping[int, Mapping[str, float]] | None = None) -> dict[str, Any] | None:
     """The headline results of a company's newest fiscal year (from its results release, a filing, a news report
-    or a statement aggregator: ``title`` names which), when that year is the scored one or newer: ``{"fiscal_year", "title", "released", "vs", "rows": [{label, value, growth, precision,
-    stated, kind, source}]}``. Growth (for capex: of the amount spent) is against the scored year (or, for a release
-    of the scored year itself, the year before) from ``values`` (fiscal year -> statement label -> value; free cash
+    or a statement aggregator: ``title`` names which), when that year is the scored one or newer:
+    ``{"fiscal_year", "title", "released", "vs", "rows": [{label, value, growth, precision, stated, kind, source}]}``.
+    Growth (for capex: of the amount spent) is against the scored year (or, for a release of the scored year
+    itself, the year before) from ``values`` (fiscal year -> statement label -> value; free cash
     flow as "Free Cash Flow").
     Shown for information, never scored. None when the company has no headline results on file."""
     if results is None or results.empty or "ticker" not in results:
@@ -631,7 +632,8 @@ def _card_results(c: _Card, card: dict[str, Any], res: dict[str, Any] | None) ->
         _empty(c, "results", lines)
         return
     x0, y0, x1, y1 = c.panel("results", res["title"])
-    c.text("results", x0 + 12, y0 + 28, (f"released {res['released']} · " if res["released"] else "") + f"never scored · growth vs {res['vs']}",
+    released = f"released {res['released']} · " if res["released"] else ""
+    c.text("results", x0 + 12, y0 + 28, f"{released}never scored · growth vs {res['vs']}",
            size=10.5, colour=_GREY, width=x1 - x0 - 24)
     for i, r in enumerate(res["rows"][:4]):
         y = y0 + 48 + i * 37

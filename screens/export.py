@@ -88,9 +88,10 @@ def _values_by_year(panel: pd.DataFrame | None, tickers: list[str]) -> dict[str,
 def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
                         panel: pd.DataFrame | None = None) -> pd.Series:
     """Per company, 'FY2026 results (release, rounded): revenue USD 215.9 bn (+65.2 % vs FY2025), …' ('release' or
-    the other kinds of page the figures were read from) when headline results of the scored year or newer are on file (with "· FY2026 not on file" when a newer year is
-    due); else, when the table's ``newest_due_year`` (:func:`metrics.engine.newest_due`) is newer than the scored
-    year, 'FY2026 results (year to 2026-06-30) not on file'; '' otherwise. Growth from ``panel`` (the scored
+    the other kinds of page the figures were read from) when headline results of the scored year or newer are on
+    file (with "· FY2026 not on file" when a newer year is due); else, when the table's ``newest_due_year``
+    (:func:`metrics.engine.newest_due`) is newer than the scored year, 'FY2026 results (year to 2026-06-30) not on
+    file'; '' otherwise. Growth from ``panel`` (the scored
     context's (ticker, fiscal year) x statement-label table). Never scored."""
     from screens.charts import due_not_on_file, newest_results, results_line
 

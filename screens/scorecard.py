@@ -126,12 +126,15 @@ def _header(card: dict, relative: bool) -> None:
         col.metric(label, fmt.score(p["score"]), help=f"{p['status']}: {p['on_file']} of {p['applicable']} "
                    "applicable checks on file. Checks that do not apply are left out of the score; checks not on "
                    "file score 0. n.a. when none of the applicable checks is on file.")
-        icon = {"insufficient data": ":material/warning:", "partial": ":material/info:",
-                "complete": ":material/check_circle:", "no loop exposure on record": ":material/check_circle:"}
-        col.caption(f"{icon.get(p['status'], ':material/info:')} {pillar_status(p)}")
+        col.caption(f"{PILLAR_ICONS.get(p['status'], ':material/info:')} {pillar_status(p)}")
     notes = [state.md_escape(card["scoring_note"])] if card["scoring_note"] else []
     notes.append(_assumptions_line(card))
     st.caption(" · ".join(f":material/info: {n}" if i == 0 else n for i, n in enumerate(notes)))
+
+
+#: the icon before a pillar's status line: a warning when fewer than half of its checks are on file
+PILLAR_ICONS = {"insufficient data": ":material/warning:", "partial": ":material/info:",
+                "complete": ":material/check_circle:", "no loop exposure on record": ":material/check_circle:"}
 
 
 def _assumptions_line(card: dict) -> str:
