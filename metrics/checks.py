@@ -528,7 +528,8 @@ def fcf_yield(ctx: Context) -> pd.DataFrame:
     y = F.safe_divide(fcf_usd, cap)
     return _frame(ctx.index, y, _ramp(y, 0.0, 0.05), y >= 0.03,
                   **{"Free cash flow (USD)": fcf_usd, "Market cap (USD)": cap, "FX (USD per unit)": fx,
-                     "Free cash flow": fcf, "Market cap date": ctx.companies.get("market_cap_as_of")})
+                     "Free cash flow": fcf, "Market cap date": ctx.companies.get("market_cap_as_of"),
+                     "Market cap derived": ctx.companies.get("market_cap_derived")})
 
 
 def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
@@ -538,7 +539,9 @@ def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
         if is_missing(r.get("FX (USD per unit)")):
             return f"Not on file: no {cur}/USD rate on file."
         return f"Not on file: {missing_text(r, ['Free cash flow']) or 'free cash flow not on file'}."
-    when = "" if is_missing_text(r.get("Market cap date")) else f" ({r['Market cap date']})"
+    derived = not is_missing(r.get("Market cap derived")) and bool(r.get("Market cap derived"))
+    when = "" if is_missing_text(r.get("Market cap date")) else f" ({r['Market cap date']}"
+    when += (", derived: price × shares)" if derived else ")") if when else ""
     return (f"Free cash flow {money(r['Free cash flow (USD)'])} is {pct(r['value'])} of a "
             f"{money(r['Market cap (USD)'])} market cap{when}.")
 

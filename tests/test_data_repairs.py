@@ -318,3 +318,14 @@ def test_a_derived_cap_is_held_to_the_same_plausibility_bound_as_a_stated_one():
     kept, refused = market_plausibility(market, fx)
     assert list(kept["ticker"]) == ["OK"]  # 10 bn passes; 250 tn (a price typed in the wrong unit) is refused
     assert list(refused["ticker"]) == ["BIG"] and "beyond USD 20 tn" in refused["reason"].iloc[0]
+
+
+def test_the_fcf_yield_says_when_its_market_cap_is_derived():
+    from metrics.checks import CHECKS, explain_result
+
+    check = next(c for c in CHECKS if c.id == "fcf_yield")
+    rec = {"value": 0.05, "Free cash flow (USD)": 1e9, "Market cap (USD)": 2e10, "FX (USD per unit)": 1.0,
+           "Free cash flow": 1e9, "Market cap date": "2026-02-13", "Market cap derived": True}
+    assert "(2026-02-13, derived: price × shares)" in explain_result(check, rec, "USD")
+    stated = explain_result(check, {**rec, "Market cap derived": False}, "USD")
+    assert "(2026-02-13)" in stated and "derived" not in stated
