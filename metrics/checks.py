@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from metrics import financials as F
-from metrics.format import is_missing, money, pct, pp, times
+from metrics.format import is_missing, money, months_between, pct, pp, times
 
 PILLARS: dict[str, str] = {
     "balance_sheet": "Balance-sheet strength",
@@ -529,7 +529,13 @@ def fcf_yield(ctx: Context) -> pd.DataFrame:
     return _frame(ctx.index, y, _ramp(y, 0.0, 0.05), y >= 0.03,
                   **{"Free cash flow (USD)": fcf_usd, "Market cap (USD)": cap, "FX (USD per unit)": fx,
                      "Free cash flow": fcf, "Market cap date": ctx.companies.get("market_cap_as_of"),
-                     "Market cap derived": ctx.companies.get("market_cap_derived")})
+                     "Market cap derived": ctx.companies.get("market_cap_derived"),
+                     "Year end": ctx.companies.get("period_end")})
+
+
+#: months between the fiscal year end and the market cap's date beyond which the FCF yield's explanation says that
+#: it pairs an old year's cash flow with a newer price (a year plus the two months results take to come out)
+STALE_YIELD_MONTHS = 14
 
 
 def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
@@ -542,8 +548,11 @@ def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
     derived = not is_missing(r.get("Market cap derived")) and bool(r.get("Market cap derived"))
     when = "" if is_missing_text(r.get("Market cap date")) else f" ({r['Market cap date']}"
     when += (", derived: price × shares)" if derived else ")") if when else ""
+    gap = months_between(r.get("Year end"), r.get("Market cap date"))
+    stale = (f" The market cap is dated {gap} months after the year end: an old year's cash flow against a newer "
+             "price." if gap is not None and gap > STALE_YIELD_MONTHS else "")
     return (f"Free cash flow {money(r['Free cash flow (USD)'])} is {pct(r['value'])} of a "
-            f"{money(r['Market cap (USD)'])} market cap{when}.")
+            f"{money(r['Market cap (USD)'])} market cap{when}.{stale}")
 
 
 def is_missing_text(x: Any) -> bool:

@@ -198,8 +198,10 @@ LIMITATIONS = """
   accounting sense but fixed outflows of the build-out. EBITDAR (leases added back) is not formed: the operating
   lease cost is not compiled.
 - Score history has no dated market capitalisations: free-cash-flow yield is n.a. in every earlier year.
+- Free-cash-flow yield sets the scored year's cash flow against a market cap of early 2026; when the cap is dated
+  more than 14 months after that year's end (a newer year's results are out), its explanation says so.
 - The stress test removes lost revenue one for one from profit and cash flow.
-- Newest results from releases are rounded as stated and are never scored.
+- Newest results (from releases, filings, news or aggregators) are rounded as stated and are never scored.
 """
 
 

@@ -329,3 +329,19 @@ def test_the_fcf_yield_says_when_its_market_cap_is_derived():
     assert "(2026-02-13, derived: price × shares)" in explain_result(check, rec, "USD")
     stated = explain_result(check, {**rec, "Market cap derived": False}, "USD")
     assert "(2026-02-13)" in stated and "derived" not in stated
+
+
+@pytest.mark.parametrize("year_end, said", [
+    ("2023-04-29", "dated 33 months after the year end"),  # Credo: FY2023 cash flow against a February 2026 price
+    ("2024-12-31", ""),                                     # 13 months: the newest year's results are barely due
+    (None, ""),                                             # no year end: nothing to say
+])
+def test_the_fcf_yield_says_when_it_pairs_an_old_year_with_a_newer_market_cap(year_end, said):
+    from metrics.checks import CHECKS, STALE_YIELD_MONTHS, explain_result
+
+    assert STALE_YIELD_MONTHS == 14
+    check = next(c for c in CHECKS if c.id == "fcf_yield")
+    rec = {"value": 0.05, "Free cash flow (USD)": 1e9, "Market cap (USD)": 2e10, "FX (USD per unit)": 1.0,
+           "Free cash flow": 1e9, "Market cap date": "2026-02-02", "Year end": year_end}
+    text = explain_result(check, rec, "USD")
+    assert (said in text) if said else ("months after the year end" not in text)
