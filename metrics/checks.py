@@ -545,9 +545,8 @@ def _explain_fcf_yield(r: Mapping[str, Any], cur: str) -> str:
         if is_missing(r.get("FX (USD per unit)")):
             return f"Not on file: no {cur}/USD rate on file."
         return f"Not on file: {missing_text(r, ['Free cash flow']) or 'free cash flow not on file'}."
-    derived = not is_missing(r.get("Market cap derived")) and bool(r.get("Market cap derived"))
-    when = "" if is_missing_text(r.get("Market cap date")) else f" ({r['Market cap date']}"
-    when += (", derived: price × shares)" if derived else ")") if when else ""
+    derived = ", derived: price × shares" if bool(r.get("Market cap derived")) else ""  # a plain flag, never NaN
+    when = "" if is_missing_text(r.get("Market cap date")) else f" ({r['Market cap date']}{derived})"
     gap = months_between(r.get("Year end"), r.get("Market cap date"))
     stale = (f" The market cap is dated {gap} months after the year end: an old year's cash flow against a newer "
              "price." if gap is not None and gap > STALE_YIELD_MONTHS else "")

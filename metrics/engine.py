@@ -261,7 +261,7 @@ def scorecard(scored: Scored, ticker: str, weights: Mapping[str, float] | None =
         "rank": int(row["rank"]), "of": int(len(table)),
         "market_cap_usd": _clean(comp["market_cap_usd"]), "market_cap_as_of": _clean(comp["market_cap_as_of"]),
         "market_cap_source": _clean(comp["market_cap_source"]),
-        "market_cap_derived": not is_missing(comp.get("market_cap_derived")) and bool(comp.get("market_cap_derived")),
+        "market_cap_derived": bool(comp["market_cap_derived"]),
         "pillars": pillars,
         "metrics": {k: _clean(scored.results[cid].loc[ticker, "value"]) for k, cid in CARD_METRICS.items()},
         "sources": sources_for(scored.statements, ticker),

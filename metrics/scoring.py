@@ -182,9 +182,11 @@ def build_context(statements: pd.DataFrame, market: pd.DataFrame, universe: pd.D
     cap = (tick.map(mk["market_cap"]) * tick.map(mk["price_currency"]).map(rates)).astype(float) if not mk.empty \
         else pd.Series(np.nan, index=index)
     companies["market_cap_usd"] = cap.where(scoring).to_numpy()
-    for col, src in (("market_cap_as_of", "as_of"), ("market_cap_source", "source"),
-                     ("market_cap_derived", "market_cap_derived")):
+    for col, src in (("market_cap_as_of", "as_of"), ("market_cap_source", "source")):
         companies[col] = (tick.map(mk[src]).where(scoring) if src in mk else pd.Series(None, index=index)).to_numpy()
+    # a plain flag (False without a cap), so every view reads it as is
+    derived = tick.map(mk["market_cap_derived"]).fillna(False).astype(bool).to_numpy() if not mk.empty else False
+    companies["market_cap_derived"] = derived & scoring
     info = pd.to_datetime(keys["next_period_end"], errors="coerce")
     if as_of is not None:
         info = info.where(info.notna() & (info <= pd.Timestamp(as_of)), pd.Timestamp(as_of))

@@ -141,10 +141,8 @@ def screen_frame(table: pd.DataFrame, results: pd.DataFrame | None = None, panel
     out["data_gaps"] = data_gaps(t)
     out["market_cap_usd_bn"] = t["market_cap_usd"].astype(float) / 1e9
     out["market_cap_as_of"] = t["market_cap_as_of"].astype("string").fillna("")
-    derived = t["market_cap_derived"].fillna(False).astype(bool) if "market_cap_derived" in t \
-        else pd.Series(False, index=t.index)
-    out["market_cap_basis"] = np.where(t["market_cap_usd"].isna(), "", np.where(derived, "derived: price × shares",
-                                                                                   "stated"))
+    out["market_cap_basis"] = np.where(t["market_cap_usd"].isna(), "",
+                                       np.where(t["market_cap_derived"], "derived: price × shares", "stated"))
     out["scored_fiscal_year"] = t["fiscal_year"].astype("Int64")
     out["period_end"] = t["period_end"].astype("string").str[:10].fillna("")
     out["scored_year_age_months"] = months_since_period_end(t["period_end"], today).astype(float)
