@@ -124,6 +124,14 @@ def times(x: Any, digits: int = 1) -> str:
     return _signed(v, f"{abs(v):,.{digits}f}") + "x"
 
 
+def net_debt_multiple(ratio: Any, net_cash: bool = False) -> str:
+    """Net debt / EBITDA as shown: '2.1x' ('−0.4x' = net cash with EBITDA on file); 'net cash' when net debt
+    is zero or negative and there is no multiple (EBITDA not on file: the check still passes); else 'n.a.'."""
+    if is_missing(ratio) and net_cash:
+        return "net cash"
+    return times(ratio)
+
+
 def number(x: Any, digits: int = 2) -> str:
     """A plain number with thousands separators: 0.88, 1,234.50."""
     if is_missing(x):

@@ -57,6 +57,9 @@ def check_value(check: dict[str, Any]) -> str:
         return "–"
     if check.get("result") == "not on file":
         return fmt.NA
+    if check.get("id") == "net_debt_to_ebitda":
+        net_debt = (check.get("inputs") or {}).get("Net debt")
+        return fmt.net_debt_multiple(check.get("value"), not is_missing(net_debt) and net_debt <= 0)
     return fmt.format_value(check.get("value"), check.get("unit", ""))
 
 
@@ -602,7 +605,7 @@ def _card_figures(c: _Card, card: dict[str, Any], hist: pd.DataFrame) -> None:
             ("FCF margin", fmt.pct(m.get("fcf_margin"))),
             ("Gross margin", fmt.pct(m.get("gross_margin"))),
             ("Net cash" if not is_missing(nd) and nd < 0 else "Net debt", money(abs(nd) if not is_missing(nd) else nd, cur)),
-            ("Net debt / EBITDA", fmt.times(m.get("net_debt_to_ebitda"))
+            ("Net debt / EBITDA", fmt.net_debt_multiple(m.get("net_debt_to_ebitda"), not is_missing(nd) and nd <= 0)
              + (f" (adjusted {fmt.times(b['adjusted_ratio'])})" if b.get("adjusted_ratio") is not None else "")),
             ("Market cap (derived)" if card.get("market_cap_derived") else "Market cap",
              money(card.get("market_cap_usd"), "USD")

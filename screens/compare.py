@@ -28,6 +28,9 @@ def compare_rows(sc, table: pd.DataFrame, picked: list[str]) -> tuple[pd.DataFra
         check = CHECKS_BY_ID[cid]
         res = sc.results[cid].reindex(picked)
         cells = res["value"].map(lambda v, u=check.unit: fmt.format_value(v, u))
+        if cid == "net_debt_to_ebitda" and "Net debt" in res:
+            cells = pd.Series([fmt.net_debt_multiple(v, not is_missing(n) and n <= 0)
+                               for v, n in zip(res["value"], res["Net debt"])], index=res.index)
         status = res["status"] if "status" in res else pd.Series("", index=res.index)
         reason = status.map({"n.a.": f"{fmt.NA} (does not apply)", "not on file": f"{fmt.NA} (not on file)"})
         if "Not reported" in res:  # a line the company's statements do not show (sourced not-reported table)
