@@ -183,6 +183,7 @@ def newest_year_shown(statements: pd.DataFrame, scoring: pd.DataFrame, results: 
     or newer), ``headline results`` (a results row of that year or newer is on file, shown never scored) or ``not
     on file`` (the card says "FY2026 results (year to ...) not on file")."""
     from metrics.engine import newest_due
+    from metrics.financials import newest_year_on_file
 
     index = pd.Index(tickers, name="ticker")
     due = newest_due(statements, index, as_of)
@@ -193,14 +194,9 @@ def newest_year_shown(statements: pd.DataFrame, scoring: pd.DataFrame, results: 
         year = None if pd.isna(year) else int(year)
         scored = scoring["fiscal_year"].get(t) if t in scoring.index else None
         complete = t in scoring.index and bool(scoring.at[t, "complete"])
-        if year is None:
-            shown = "not on file"
-        elif complete and scored is not None and int(scored) >= year:
-            shown = "complete"
-        elif t in newest_results.index and newest_results[t] >= year:
-            shown = "headline results"
-        else:
-            shown = "not on file"
+        res_year = int(newest_results[t]) if t in newest_results.index and not pd.isna(newest_results[t]) else None
+        shown = newest_year_on_file(year, None if scored is None or pd.isna(scored) else int(scored), complete,
+                                    res_year)
         rows[t] = {"newest_due_year": year, "period_end": due.at[t, "newest_due_period_end"], "shown": shown}
     missing = [t for t, r in rows.items() if r["shown"] == "not on file"]
     return {"as_of": pd.Timestamp(as_of if as_of is not None else pd.Timestamp.now()).strftime("%Y-%m-%d"),

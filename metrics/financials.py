@@ -334,6 +334,29 @@ def newest_due_year(fiscal_year: int | None, period_end: object, as_of: object,
     return year, end.strftime("%Y-%m-%d")
 
 
+#: how a company's newest fiscal year due is on file (:func:`newest_year_on_file`)
+NEWEST_COMPLETE, NEWEST_HEADLINE, NEWEST_NOT_ON_FILE = "complete", "headline results", "not on file"
+
+
+def newest_year_on_file(due_year: int | None, scored_year: int | None, scored_complete: bool,
+                        results_year: int | None) -> str:
+    """How the newest fiscal year whose results are due (:func:`newest_due_year`) is on file: ``"complete"``
+    (the scored year is complete and at least that year), ``"headline results"`` (a results row of that year or
+    newer, shown never scored) or ``"not on file"`` (neither; also when no due year is known).
+
+    ``scored_complete=False`` marks a scored year without all three statements (scored on what is there): it
+    counts as on file only through headline results. E.g. (2026, 2025, True, None) -> "not on file";
+    (2026, 2025, True, 2026) -> "headline results"; (2025, 2025, True, None) -> "complete".
+    """
+    if due_year is None:
+        return NEWEST_NOT_ON_FILE
+    if scored_complete and scored_year is not None and int(scored_year) >= int(due_year):
+        return NEWEST_COMPLETE
+    if results_year is not None and int(results_year) >= int(due_year):
+        return NEWEST_HEADLINE
+    return NEWEST_NOT_ON_FILE
+
+
 def up_to_scoring_year(panel: pd.DataFrame, scoring_year: pd.Series) -> pd.DataFrame:
     """The panel rows up to each ticker's scoring year (later partial years are left out of every check)."""
     if panel.empty:

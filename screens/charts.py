@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from metrics import format as fmt
 from metrics.checks import PILLARS
+from metrics import financials as F
 from metrics.financials import SCORING_INPUTS
 from metrics.format import is_missing, money
 
@@ -266,12 +267,16 @@ def _text(x: Any) -> str:
 
 
 def due_not_on_file(card: dict[str, Any], res: dict[str, Any] | None) -> int | None:
-    """The card's newest fiscal year due (``newest_due_year``) when it is newer than both the scored year and the
-    newest results release on file (``res``, :func:`card_results`), else None: a year whose results should be out
-    but that the data set holds neither as statements nor as a release."""
-    due = card.get("newest_due_year")
-    newest = res["fiscal_year"] if res else card.get("fiscal_year")
-    return int(due) if due and newest and int(due) > int(newest) else None
+    """The card's newest fiscal year due (``newest_due_year``) when :func:`metrics.financials.newest_year_on_file`
+    says it is not on file (newer than the scored year and than the newest results on file, ``res``,
+    :func:`card_results`), else None. The scored year counts as on file here even when incomplete: the card says
+    that through its scoring note ("no fiscal year has all three statements"), so this names only a year the data
+    set holds neither as statements nor as results."""
+    due, scored = card.get("newest_due_year"), card.get("fiscal_year")
+    if not due or not scored:
+        return None
+    status = F.newest_year_on_file(int(due), int(scored), True, int(res["fiscal_year"]) if res else None)
+    return int(due) if status == F.NEWEST_NOT_ON_FILE else None
 
 
 def values_by_year(card: dict[str, Any]) -> dict[int, dict[str, float]]:

@@ -97,11 +97,13 @@ def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
 
     out = pd.Series("", index=table.index, dtype=object)
     due = table[["newest_due_year", "newest_due_period_end"]] if "newest_due_year" in table else None
-    if due is not None:
-        later = (pd.to_numeric(due["newest_due_year"], errors="coerce")
-                 > pd.to_numeric(table["fiscal_year"], errors="coerce")).fillna(False).astype(bool)
-        out[later] = ("FY" + due.loc[later, "newest_due_year"].astype(int).astype(str) + " results (year to "
-                      + due.loc[later, "newest_due_period_end"].astype(str) + ") not on file")
+    if due is not None:  # a year due that is on file neither as statements nor (yet, see below) as results
+        for t, year, end, scored in zip(table.index, due["newest_due_year"], due["newest_due_period_end"],
+                                        table["fiscal_year"]):
+            card = {"newest_due_year": None if fmt.is_missing(year) else int(year),
+                    "fiscal_year": None if fmt.is_missing(scored) else int(scored)}
+            if (gap := due_not_on_file(card, None)) is not None:
+                out[t] = f"FY{gap} results (year to {end}) not on file"
     if results is None or results.empty:
         return out
     by_ticker = dict(tuple(results[results["ticker"].isin(table.index)].groupby("ticker")))
@@ -113,7 +115,8 @@ def newest_results_text(table: pd.DataFrame, results: pd.DataFrame | None,
         if not res:
             continue
         due_year = due.at[t, "newest_due_year"] if due is not None else None
-        gap = due_not_on_file({"newest_due_year": None if fmt.is_missing(due_year) else int(due_year)}, res)
+        gap = due_not_on_file({"newest_due_year": None if fmt.is_missing(due_year) else int(due_year),
+                               "fiscal_year": None if fmt.is_missing(year) else int(year)}, res)
         out[t] = results_line(res) + (f" · FY{gap} not on file" if gap else "")
     return out
 

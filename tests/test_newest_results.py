@@ -215,3 +215,30 @@ def test_the_validate_report_carries_the_newest_year_check():
     shown = ny["per_company"]
     # NVDA's FY2026 (year to January 2026) has headline results on file, Microsoft's FY2026 (June 2026) nothing yet
     assert shown["NVDA"]["newest_due_year"] == 2026 and shown["NVDA"]["shown"] != "not on file"
+
+
+@pytest.mark.parametrize("due,scored,complete,results,status", [
+    (2026, 2025, True, None, "not on file"),        # a year due that is on file neither way
+    (2026, 2025, True, 2026, "headline results"),   # shown as its release's headline figures, never scored
+    (2026, 2025, True, 2025, "not on file"),        # an older release does not stand for the year due
+    (2025, 2025, True, None, "complete"),           # the scored year is the year due
+    (2025, 2025, False, None, "not on file"),       # scored on an incomplete year: not the complete year asked for
+    (2025, 2025, False, 2025, "headline results"),
+    (None, 2025, True, 2025, "not on file"),        # no year end known: nothing can be said to be on file
+])
+def test_one_rule_says_how_the_newest_year_due_is_on_file(due, scored, complete, results, status):
+    from metrics.financials import newest_year_on_file
+
+    assert newest_year_on_file(due, scored, complete, results) == status
+
+
+def test_the_card_names_only_a_year_held_neither_as_statements_nor_as_results():
+    """The card counts an incomplete scored year as on file (its scoring note says what is missing) and names the
+    year due only when it is newer than both the scored year and the newest results."""
+    from screens.charts import due_not_on_file
+
+    assert due_not_on_file({"newest_due_year": 2026, "fiscal_year": 2025}, None) == 2026
+    assert due_not_on_file({"newest_due_year": 2026, "fiscal_year": 2025}, {"fiscal_year": 2026}) is None
+    assert due_not_on_file({"newest_due_year": 2027, "fiscal_year": 2025}, {"fiscal_year": 2026}) == 2027
+    assert due_not_on_file({"newest_due_year": 2025, "fiscal_year": 2025}, None) is None
+    assert due_not_on_file({"newest_due_year": None, "fiscal_year": 2025}, None) is None
