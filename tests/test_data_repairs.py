@@ -83,8 +83,12 @@ def test_dell_fy2024_equity_is_the_attributable_line_as_reported(stmt):
 
 
 def test_ceg_capex_from_the_unreliable_page_is_rejected(stmt):
-    for year in (2022, 2023, 2024, 2025):
+    """No CEG capex comes from the vcpscanner page (it prints positive capex); FY2024's is valuesense's exact
+    'Capital Expenditure (CAPEX) ($2,565.0M)' (pass 12), which agrees with Zacks' rounded 'USD 2.57 billion'."""
+    for year in (2022, 2023, 2025):
         assert value(stmt, "CEG", year, "Capital Expenditure") is None
+    assert value(stmt, "CEG", 2024, "Capital Expenditure") == -2_565e6
+    assert "valuesense.io" in source(stmt, "CEG", 2024, "Capital Expenditure")
     for year in (2023, 2025):
         assert not rejected_in_crosscheck("CEG", year, "Capital Expenditure").empty
 
