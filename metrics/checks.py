@@ -906,7 +906,8 @@ BS, FC, PP = "balance_sheet", "free_cash_flow", "pricing_power"
 CHECKS: list[Check] = [
     Check("net_debt_to_ebitda", BS, "Net debt / EBITDA", "x", "< 3.0x (A < 2x, BBB 2–3x, BB 3.5–5x, B 5–7x); net cash passes",
           "(Total Debt − Cash & ST investments) / EBITDA", "S&P / Moody's leverage bands for industrials",
-          "How many years of EBITDA would repay net debt. Net cash counts as strong.",
+          "How many years of EBITDA would repay net debt. Net cash counts as strong (a negative multiple; "
+          "'net cash' when EBITDA is not on file).",
           net_debt_to_ebitda, _explain_net_debt),
     Check("interest_coverage", BS, "Interest coverage", "x", ">= 2.5x (BBB synthetic rating)",
           "EBIT / Interest Expense", "Damodaran, synthetic ratings for large non-financial firms",

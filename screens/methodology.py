@@ -202,6 +202,9 @@ LIMITATIONS = """
   more than 14 months after that year's end (a newer year's results are out), its explanation says so.
 - The stress test removes lost revenue one for one from profit and cash flow.
 - Newest results (from releases, filings, news or aggregators) are rounded as stated and are never scored.
+- A few scored inputs are on file only as a page rounded them (ASML's FY2024 balance sheet to EUR 0.1 bn, a
+  buyback stated as "USD 1 billion"): a check built on them is only as precise as that page. The scorecard's
+  Checks tab names them and its Sources table gives every value's precision.
 """
 
 

@@ -198,6 +198,8 @@ def styled(frame: pd.DataFrame, column: str = "Result"):
 
 def _checks_table(card: dict) -> None:
     frame = check_rows(card)
+    if line := rounded_inputs_line(card):
+        st.caption(f":material/straighten: {state.md_escape(line)}")
     st.dataframe(styled(frame), hide_index=True, width="stretch", row_height=WRAP_ROW,
                  height=WRAP_ROW * len(frame) + 40, column_config={
                      "Pillar": st.column_config.TextColumn("Pillar", width="small"),
@@ -412,14 +414,46 @@ def _check_tables(card: dict) -> None:
                                                           "because the total itself is not reported.")})
 
 
+def source_precision(sources: list[dict]) -> list[str]:
+    """Per reported value of a card, 'exact' or 'rounded to 0.1 bn': the rounding that
+    :func:`data.identities.rounded_values` reads from the value and its note (the same list `python -m data
+    validate` prints), so a check built on a rounded figure says how precise it can be."""
+    from data.identities import rounded_values
+
+    src = pd.DataFrame(sources)
+    if src.empty:
+        return []
+    hit = rounded_values(src.assign(ticker=""))
+    # a billion-scale value to the million is exact to the unit its statement reports in
+    hit = hit[~((hit["step"] <= 1e6) & (hit["value"].abs() >= 1e9))]
+    step = dict(zip(zip(hit["fiscal_year"].astype(int), hit["field"]), hit["step"]))
+    return [fmt.precision(step[(int(y), f)]) if (int(y), f) in step else "exact"
+            for y, f in zip(src["fiscal_year"], src["field"])]
+
+
+def rounded_inputs_line(card: dict) -> str:
+    """'Rounded inputs of FY2024 (scored): Total Assets (rounded to 0.1 bn), …' ('' when every one is exact)."""
+    year = card.get("fiscal_year")
+    if year is None or not card.get("sources"):
+        return ""
+    rounded = [f"{s['field']} ({p})" for s, p in zip(card["sources"], source_precision(card["sources"]))
+               if p != "exact" and s["fiscal_year"] == int(year)]
+    if not rounded:
+        return ""
+    return (f"Rounded inputs of {fmt.fiscal_year(year)} (scored): {', '.join(rounded)}. A check built on them is only "
+            "as precise as the page that stated them (Sources lists each page).")
+
+
 def source_rows(sources: list[dict], currency: str | None) -> pd.DataFrame:
-    """Every reported value behind the card: line, fiscal year, period end, value in millions, source and note."""
+    """Every reported value behind the card: line, fiscal year, period end, value in millions, its precision,
+    source and note."""
     src = pd.DataFrame(sources)
     if src.empty:
         return src
     return pd.DataFrame({"field": src["field"], "fiscal_year": src["fiscal_year"].map(fmt.fiscal_year),
                          "period_end": src["period_end"].astype(str).str[:10], "currency": src["currency"].fillna(""),
-                         "value": [fmt.amount(v, "m", 1) for v in src["value"]], "source": src["source"].fillna(""),
+                         "value": [fmt.amount(v, "m", 1) for v in src["value"]],
+                         "precision": source_precision(sources), "source": src["source"].fillna(""),
                          "note": src["note"].fillna("–") if "note" in src else "–"})
 
 
@@ -432,6 +466,9 @@ def _sources_table(card: dict, results) -> None:
             "field": st.column_config.TextColumn("Line"), "fiscal_year": st.column_config.TextColumn("Fiscal year"),
             "period_end": st.column_config.TextColumn("Period end"), "currency": st.column_config.TextColumn("Currency"),
             "value": st.column_config.TextColumn("Value (millions)", help="In the currency of the row."),
+            "precision": st.column_config.TextColumn("Precision", help="'exact' to the unit the statement reports "
+                                                     "in, or the rounding the page showed (a headline such as "
+                                                     "'USD 48.6 bn' is rounded to 0.1 bn)."),
             "source": st.column_config.LinkColumn("Source", display_text=SITE),
             "note": st.column_config.TextColumn("Basis note", width="large")})
     else:
