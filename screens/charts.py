@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from metrics import financials as F
 from metrics import format as fmt
 from metrics.checks import PILLARS
-from metrics import financials as F
 from metrics.financials import SCORING_INPUTS
 from metrics.format import is_missing, money
 

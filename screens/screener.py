@@ -187,6 +187,7 @@ def ranked_view(result: pd.DataFrame, panel: pd.DataFrame, results, relative: bo
     view["fetched"] = [fmt.hours_ago(h) if not pd.isna(h) else "embedded set" for h in hours]
     view["age_months"] = months_since_period_end(view["period_end"]).astype(float)
     view["coverage_pct"] = view["coverage"] * 100
+    # a pass without a multiple is net cash (or no debt) with EBITDA not on file, as the filters read it
     passed = (view["net_debt_to_ebitda_result"] if "net_debt_to_ebitda_result" in view
               else pd.Series("", index=view.index)).astype(object).eq("pass").fillna(False)
     view["nd_ebitda"] = [fmt.net_debt_multiple(r, bool(p)) for r, p in zip(view["net_debt_to_ebitda"], passed)]
