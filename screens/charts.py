@@ -161,6 +161,45 @@ def composite_text(card: dict[str, Any]) -> str:
     return f"{comp:.0f} (range {rng})" if rng else f"{comp:.0f}"
 
 
+def source_precision(sources: list[dict[str, Any]]) -> list[str]:
+    """Per reported value of a card, 'exact' or 'rounded to 0.1 bn': the rounding that
+    :func:`data.identities.rounded_values` reads from the value and its note (the same list `python -m data
+    validate` prints), so a check built on a rounded figure says how precise it can be."""
+    from data.identities import rounded_values
+
+    src = pd.DataFrame(sources)
+    if src.empty:
+        return []
+    hit = rounded_values(src.assign(ticker=""))
+    # a billion-scale value to the million is exact to the unit its statement reports in
+    hit = hit[~((hit["step"] <= 1e6) & (hit["value"].abs() >= 1e9))]
+    step = dict(zip(zip(hit["fiscal_year"].astype(int), hit["field"]), hit["step"]))
+    return [fmt.precision(step[(int(y), f)]) if (int(y), f) in step else "exact"
+            for y, f in zip(src["fiscal_year"], src["field"])]
+
+
+def rounded_inputs_line(card: dict[str, Any]) -> str:
+    """'Rounded inputs of FY2024 (scored): Total Assets (rounded to 0.1 bn), …' ('' when every one is exact)."""
+    year = card.get("fiscal_year")
+    if year is None or not card.get("sources"):
+        return ""
+    rounded = rounded_inputs(card)
+    if not rounded:
+        return ""
+    listed = ", ".join(f"{field} ({p})" for field, p in rounded)
+    return (f"Rounded inputs of {fmt.fiscal_year(year)} (scored): {listed}. A check built on them is only "
+            "as precise as the page that stated them (Sources lists each page).")
+
+
+def rounded_inputs(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """(line, 'rounded to 0.1 bn') of every reported value of the scored year that is not exact."""
+    year = card.get("fiscal_year")
+    if year is None or not card.get("sources"):
+        return []
+    return [(s["field"], p) for s, p in zip(card["sources"], source_precision(card["sources"]))
+            if p != "exact" and s["fiscal_year"] == int(year)]
+
+
 def card_footnote(card: dict[str, Any]) -> str:
     """The card's closing sentences: leverage on both debt bases, the grade move, why this fiscal year, and which
     inputs were derived from reported parts rather than reported."""
@@ -174,6 +213,11 @@ def card_footnote(card: dict[str, Any]) -> str:
         parts.append(move)
     if card.get("scoring_note"):
         parts.append(card["scoring_note"])
+    rounded: dict[str, list[str]] = {}
+    for field, p in rounded_inputs(card):
+        rounded.setdefault(p, []).append(field)
+    if rounded:
+        parts.append("Inputs a page rounded: " + "; ".join(f"{', '.join(f)} ({p})" for p, f in rounded.items()) + ".")
     year = card.get("fiscal_year")
     derived = sorted({f"{d['field']} = {d['source'].removeprefix('derived: ')}" for d in card.get("derived", [])
                       if d["fiscal_year"] == year and d["field"] not in ("ebitda", "fcf")})

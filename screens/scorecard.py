@@ -18,7 +18,8 @@ from metrics.engine import history_of, scorecard
 from metrics.financials import RESULTS_DUE_DAYS
 from screens import state
 from screens.charts import (PILLAR_SHORT, RESULT_MEANING, RESULT_TEXT, card_results, check_value, coverage_label,
-                            due_not_on_file, pillar_status, result_css, result_text)
+                            due_not_on_file, pillar_status, result_css, result_text, rounded_inputs_line,
+                            source_precision)
 from screens.export import card_and_figure, png_bytes, safe_csv, source_label
 
 PNG_CONFIG = {"toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1},
@@ -412,36 +413,6 @@ def _check_tables(card: dict) -> None:
             "Explanation": st.column_config.TextColumn("Why", width="large"),
             "Derived inputs": st.column_config.TextColumn("Derived inputs", help="Inputs computed from reported parts "
                                                           "because the total itself is not reported.")})
-
-
-def source_precision(sources: list[dict]) -> list[str]:
-    """Per reported value of a card, 'exact' or 'rounded to 0.1 bn': the rounding that
-    :func:`data.identities.rounded_values` reads from the value and its note (the same list `python -m data
-    validate` prints), so a check built on a rounded figure says how precise it can be."""
-    from data.identities import rounded_values
-
-    src = pd.DataFrame(sources)
-    if src.empty:
-        return []
-    hit = rounded_values(src.assign(ticker=""))
-    # a billion-scale value to the million is exact to the unit its statement reports in
-    hit = hit[~((hit["step"] <= 1e6) & (hit["value"].abs() >= 1e9))]
-    step = dict(zip(zip(hit["fiscal_year"].astype(int), hit["field"]), hit["step"]))
-    return [fmt.precision(step[(int(y), f)]) if (int(y), f) in step else "exact"
-            for y, f in zip(src["fiscal_year"], src["field"])]
-
-
-def rounded_inputs_line(card: dict) -> str:
-    """'Rounded inputs of FY2024 (scored): Total Assets (rounded to 0.1 bn), …' ('' when every one is exact)."""
-    year = card.get("fiscal_year")
-    if year is None or not card.get("sources"):
-        return ""
-    rounded = [f"{s['field']} ({p})" for s, p in zip(card["sources"], source_precision(card["sources"]))
-               if p != "exact" and s["fiscal_year"] == int(year)]
-    if not rounded:
-        return ""
-    return (f"Rounded inputs of {fmt.fiscal_year(year)} (scored): {', '.join(rounded)}. A check built on them is only "
-            "as precise as the page that stated them (Sources lists each page).")
 
 
 def source_rows(sources: list[dict], currency: str | None) -> pd.DataFrame:

@@ -3,7 +3,7 @@ and the Checks tab names the scored year's rounded inputs, by the same rule `pyt
 
 from __future__ import annotations
 
-from screens.scorecard import rounded_inputs_line, source_precision
+from screens.charts import rounded_inputs_line, source_precision
 
 
 def src(field, year, value, note=""):
@@ -46,3 +46,16 @@ def test_asml_balance_sheet_read_rounded_is_named_on_its_card():
     line = rounded_inputs_line(scorecard(build_scored(ds), "ASML"))
     for field in asml["field"]:
         assert f"{field} (rounded to 0.1 bn)" in line
+
+
+def test_the_card_image_names_rounded_inputs_grouped_by_precision():
+    from screens.charts import card_footnote
+
+    card = {"fiscal_year": 2024, "sources": [src("Total Assets", 2024, 48_600_000_000, "rounded"),
+                                             src("Current Assets", 2024, 30_700_000_000, "rounded"),
+                                             src("Repurchase Of Capital Stock", 2024, -1_000_000_000, "rounded"),
+                                             src("Net Income", 2024, 7_571_600_000)]}
+    text = card_footnote(card)
+    assert "Inputs a page rounded: Total Assets, Current Assets (rounded to 0.1 bn); " \
+           "Repurchase Of Capital Stock (rounded to 1 bn)." in text
+    assert "Inputs a page rounded" not in card_footnote({**card, "sources": card["sources"][3:]})
