@@ -180,12 +180,10 @@ def source_precision(sources: list[dict[str, Any]]) -> list[str]:
 
 def rounded_inputs_line(card: dict[str, Any]) -> str:
     """'Rounded inputs of FY2024 (scored): Total Assets (rounded to 0.1 bn), …' ('' when every one is exact)."""
-    year = card.get("fiscal_year")
-    if year is None or not card.get("sources"):
-        return ""
     rounded = rounded_inputs(card)
     if not rounded:
         return ""
+    year = card["fiscal_year"]
     listed = ", ".join(f"{field} ({p})" for field, p in rounded)
     return (f"Rounded inputs of {fmt.fiscal_year(year)} (scored): {listed}. A check built on them is only "
             "as precise as the page that stated them (Sources lists each page).")
