@@ -11,7 +11,7 @@ from metrics.engine import CARD_METRICS, history_lists
 from metrics import format as fmt
 from metrics.format import is_missing
 from screens import state
-from screens.charts import radar_figure
+from screens.charts import check_value, radar_figure
 
 DEFAULT = ["MSFT", "ORCL"]
 
@@ -27,10 +27,10 @@ def compare_rows(sc, table: pd.DataFrame, picked: list[str]) -> tuple[pd.DataFra
     for key, cid in CARD_METRICS.items():
         check = CHECKS_BY_ID[cid]
         res = sc.results[cid].reindex(picked)
-        cells = res["value"].map(lambda v, u=check.unit: fmt.format_value(v, u))
-        if cid == "net_debt_to_ebitda" and "Net debt" in res:
-            cells = pd.Series([fmt.net_debt_multiple(v, not is_missing(n) and n <= 0)
-                               for v, n in zip(res["value"], res["Net debt"])], index=res.index)
+        # each cell as the scorecard shows the check's number (screens.charts.check_value: "net cash", ...)
+        cells = pd.Series([check_value({"id": cid, "unit": check.unit, "value": r.get("value"),
+                                        "result": r.get("status"), "inputs": r}) for r in res.to_dict("records")],
+                          index=res.index)
         status = res["status"] if "status" in res else pd.Series("", index=res.index)
         reason = status.map({"n.a.": f"{fmt.NA} (does not apply)", "not on file": f"{fmt.NA} (not on file)"})
         if "Not reported" in res:  # a line the company's statements do not show (sourced not-reported table)
